@@ -1,0 +1,1 @@
+//! switchboard-api (placeholder until implemented).

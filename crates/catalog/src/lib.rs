@@ -1,0 +1,1 @@
+//! switchboard-catalog (placeholder until implemented).

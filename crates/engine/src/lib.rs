@@ -1,0 +1,1 @@
+//! switchboard-engine (placeholder until implemented).

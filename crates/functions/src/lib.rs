@@ -1,0 +1,1 @@
+//! switchboard-functions (placeholder until implemented).

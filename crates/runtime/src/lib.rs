@@ -1,0 +1,1 @@
+//! switchboard-runtime (placeholder until implemented).

@@ -1,0 +1,1 @@
+//! switchboard-validate (placeholder until implemented).
