@@ -1,1 +1,52 @@
-fn main() {}
+//! The `switchboard` binary: glue between the command line and the library crates.
+//!
+//! Only this crate reads files, environment variables and config files, and installs
+//! logging; every library takes typed values. Exit status: 0 success / valid, 1 invalid
+//! (or a failed remote call), 2 usage error or unreadable input.
+
+mod cmd;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// An open contact-center orchestration server, and the tools to author flows offline.
+///
+/// Start a server with `switchboard serve`; check flow documents with
+/// `switchboard flow validate FILE` or `switchboard flow lint FILE`; browse the activity
+/// catalog with `switchboard catalog list`.
+#[derive(Parser)]
+#[command(name = "switchboard", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (flows API) on a local address.
+    Serve(cmd::serve::ServeArgs),
+    /// Work with flow documents: validate, lint (offline).
+    #[command(subcommand)]
+    Flow(cmd::flow::FlowCommand),
+    /// Browse the activity catalog and event specifications.
+    #[command(subcommand)]
+    Catalog(cmd::catalog::CatalogCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Flow(c) => cmd::flow::run(c),
+        Command::Catalog(c) => cmd::catalog::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,156 @@
-//! switchboard-validate (placeholder until implemented).
+//! The flow validator: rules over a parsed flow document, producing diagnostics.
+//!
+//! Validation never fails and never stops at the first problem: [`Validator::validate`]
+//! returns every diagnostic, sorted in document order, each with a JSON Pointer into the
+//! document as sent, a stable code, a message and a severity. Two modes mirror the API:
+//! [`Mode::Lenient`] is `flows:validate`, [`Mode::Strict`] is `flows:import`.
+//!
+//! Constrained inputs (queues, audio files, ...) are checked through [`ChoiceResolver`], so
+//! the same rules run offline (allowed values, an optional choices file) and in the server
+//! (the org's configuration, prefetched into a [`StaticChoices`]).
+//!
+//! API boundary: only [`ValidFlow`] (private constructor) reaches the engine.
+
+mod diagnostic;
+mod order;
+mod resolver;
+mod rules;
+mod suppress;
+mod valid;
+
+use std::collections::HashMap;
+
+use catalog::Catalog;
+use serde_json::Value;
+
+pub use diagnostic::{Diagnostic, Report, Severity};
+pub use resolver::{ChoiceResolver, NoChoices, StaticChoices};
+pub use suppress::Suppressions;
+pub use valid::ValidFlow;
+
+/// `Lenient` answers `flows:validate`; `Strict` answers `flows:import`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Lenient,
+    Strict,
+}
+
+/// A validator bound to a catalog, with every activity's input schema compiled once.
+pub struct Validator<'c> {
+    catalog: &'c Catalog,
+    schemas: HashMap<String, jsonschema::Validator>,
+    branch_schemas: HashMap<(String, String), jsonschema::Validator>,
+    templates: minijinja::Environment<'static>,
+}
+
+/// Per-call settings.
+pub struct Options<'a> {
+    pub mode: Mode,
+    pub resolver: &'a dyn ChoiceResolver,
+    pub suppressions: &'a Suppressions,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        static NONE: Suppressions = Suppressions::empty();
+        Options {
+            mode: Mode::Lenient,
+            resolver: &NoChoices,
+            suppressions: &NONE,
+        }
+    }
+}
+
+impl<'c> Validator<'c> {
+    pub fn new(catalog: &'c Catalog) -> Self {
+        let mut schemas = HashMap::new();
+        let mut branch_schemas = HashMap::new();
+        for a in catalog.activities() {
+            // The catalog's own tests guarantee schemas compile; a broken override directory
+            // simply loses input checking for that activity instead of failing validation.
+            if let Ok(v) = jsonschema::validator_for(&a.input_schema) {
+                schemas.insert(a.activity_name.clone(), v);
+            }
+            for p in &a.output_ports {
+                if let Some(b) = &p.branching {
+                    if let Ok(v) = jsonschema::validator_for(&b.schema) {
+                        branch_schemas.insert((a.activity_name.clone(), p.name.clone()), v);
+                    }
+                }
+            }
+        }
+        let mut templates = minijinja::Environment::new();
+        templates.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+        Validator {
+            catalog,
+            schemas,
+            branch_schemas,
+            templates,
+        }
+    }
+
+    pub fn catalog(&self) -> &'c Catalog {
+        self.catalog
+    }
+
+    /// Validate raw bytes. `Err` only when the bytes are not a JSON object at all.
+    pub fn validate_slice(
+        &self,
+        bytes: &[u8],
+        opts: &Options<'_>,
+    ) -> Result<(Value, flow::Flow, Report), flow::ParseError> {
+        let (value, parsed, shape) = flow::parse_slice(bytes)?;
+        let report = self.run(&value, &parsed, shape, opts);
+        Ok((value, parsed, report))
+    }
+
+    /// Validate a JSON value. A value that is not an object yields one diagnostic.
+    pub fn validate_value(&self, value: &Value, opts: &Options<'_>) -> (Option<flow::Flow>, Report) {
+        match flow::parse(value) {
+            Ok((parsed, shape)) => {
+                let report = self.run(value, &parsed, shape, opts);
+                (Some(parsed), report)
+            }
+            Err(e) => (
+                None,
+                Report::new(vec![Diagnostic::error("", "INVALID_DOCUMENT", e.to_string())]),
+            ),
+        }
+    }
+
+    /// Validate in strict mode and, when there is no error, hand out a [`ValidFlow`].
+    pub fn validate_for_engine(
+        &self,
+        value: &Value,
+        opts: &Options<'_>,
+    ) -> Result<ValidFlow, Report> {
+        let opts = Options {
+            mode: Mode::Strict,
+            resolver: opts.resolver,
+            suppressions: opts.suppressions,
+        };
+        match self.validate_value(value, &opts) {
+            (Some(f), report) if report.is_valid() => Ok(ValidFlow::new(f, report)),
+            (_, report) => Err(report),
+        }
+    }
+
+    fn run(
+        &self,
+        value: &Value,
+        parsed: &flow::Flow,
+        shape: Vec<flow::ShapeError>,
+        opts: &Options<'_>,
+    ) -> Report {
+        let mut cx = rules::Ctx::new(self, value, parsed, opts);
+        for s in shape {
+            cx.push(Diagnostic::error(&s.pointer, s.code, s.message));
+        }
+        rules::run_all(&mut cx);
+        let mut diags = cx.finish();
+        opts.suppressions.apply(value, parsed, &mut diags);
+        order::sort_in_document_order(value, &mut diags);
+        Report::new(diags)
+    }
+}

@@ -1,0 +1,40 @@
+//! One module per top-level command.
+
+pub mod catalog;
+pub mod flow;
+pub mod serve;
+
+use anyhow::Context;
+
+/// The catalog to use: the built-in one, or a directory of catalog JSON files.
+pub fn load_catalog(dir: Option<&std::path::Path>) -> anyhow::Result<&'static ::catalog::Catalog> {
+    let Some(dir) = dir else {
+        return Ok(::catalog::Catalog::builtin());
+    };
+    let mut sources = Vec::new();
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read catalog directory {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) == Some("json") {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            sources.push((path.display().to_string(), text));
+        }
+    }
+    sources.sort();
+    let cat = ::catalog::Catalog::from_sources(sources)
+        .map_err(|e| anyhow::anyhow!("invalid catalog in {}: {e}", dir.display()))?;
+    // The catalog lives for the whole process, like the built-in one.
+    Ok(Box::leak(Box::new(cat)))
+}
+
+/// Output format shared by commands that print results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Readable text, with source snippets for diagnostics.
+    #[default]
+    Human,
+    /// JSON for scripts (the API's shapes).
+    Json,
+}

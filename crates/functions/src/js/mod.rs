@@ -1,0 +1,601 @@
+//! JavaScript functions in embedded QuickJS (quickjs-ng through rquickjs).
+//!
+//! [`JsEngine`] runs functions on the thread that owns it (QuickJS runtimes are `!Send`);
+//! [`pool::JsPool`] gives each of a few dedicated threads its own engine and feeds them through
+//! a channel, which is what [`FunctionHost`](crate::FunctionHost) uses.
+//!
+//! # One call, step by step
+//!
+//! 1. The source is compiled once per [`FunctionSource::key`] (and source text) to module
+//!    bytecode in a *compiler* context, where no user code ever runs; the bytecode is kept in a
+//!    [`BytecodeCache`] shared by every engine of a host.
+//! 2. The bytecode is loaded into the engine's *realm* (a QuickJS context prepared by
+//!    `prelude.js`) as a new module instance and evaluated, so module-level variables are fresh
+//!    on every call.
+//! 3. The prelude's private `call` driver builds `request` and `response`, awaits `handle`, and
+//!    serialises `response.data`; the engine runs the job queue and the timers until the
+//!    promise settles, under the deadline.
+//! 4. The prelude's `reset` deletes every global the call created and cancels its timers.
+//!
+//! # Isolation (what a call can and cannot see)
+//!
+//! A fresh QuickJS context per call costs about 100 µs plus garbage-collection pauses, so a
+//! realm serves many calls and is made safe to share instead:
+//!
+//! - every intrinsic reachable from the realm is frozen before user code runs (a *lockdown*,
+//!   as in SES/Hardened JavaScript); the common "override" properties (`toString`,
+//!   `constructor`, an error's `name`/`message`, ...) become accessors, so assigning them on
+//!   one's own objects still works;
+//! - the standard globals are read-only and undeletable; a global a call creates is deleted
+//!   after the call, and a realm that cannot be reset (a non-configurable global, a
+//!   non-extensible global object) is discarded;
+//! - the realm has no `eval` and no `Function` constructor (the context lacks the Eval
+//!   intrinsic), so no code can reach the global lexical scope;
+//! - module state is per call (a new module instance each time); pending timers and jobs are
+//!   cancelled or drained before the next call starts;
+//! - there is no `require`, `process`, `fetch`, `std`/`os` module or any other host object
+//!   besides `console` and the timer functions, and `import` of any module fails;
+//! - realms are discarded after [`REALM_MAX_CALLS`] calls, after a timeout, or when a reset
+//!   fails; the whole runtime is discarded after a call hits the memory limit.
+//!
+//! What remains shared between calls on one realm: the global `Symbol.for` registry and the
+//! state of `Math.random`. Neither can carry data written by one call to another that does not
+//! already know it.
+//!
+//! # Limits
+//!
+//! The deadline is enforced by QuickJS's interrupt handler (checked every few thousand
+//! bytecode operations, including inside regular expressions), the memory cap by the
+//! runtime's allocator limit, and recursion by the runtime's stack limit.
+
+pub(crate) mod pool;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rquickjs::context::intrinsic;
+use rquickjs::loader::{Loader, Resolver};
+use rquickjs::promise::PromiseState;
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Persistent, Promise, Runtime};
+
+use crate::logs::LogBuffer;
+use crate::{FunctionError, FunctionSource, Language, Limits, Outcome};
+
+const PRELUDE_SOURCE: &str = include_str!("prelude.js");
+const PRELUDE_NAME: &str = "switchboard:prelude";
+
+/// Calls served by one realm before it is replaced. Every call leaves a small module record
+/// behind in its context (QuickJS frees module records only with their context).
+pub const REALM_MAX_CALLS: u32 = 2_000;
+/// Compilations done by one compiler context before it is replaced, for the same reason.
+const COMPILER_MAX_COMPILES: u32 = 256;
+/// The JavaScript stack limit; engine threads are spawned with a larger native stack.
+const MAX_STACK_BYTES: usize = 1 << 20;
+/// Entries kept by the bytecode cache before old ones are evicted.
+const CACHE_CAPACITY: usize = 4_096;
+
+/// Module bytecode written by `Module::write` of the QuickJS linked into this process.
+///
+/// The constructor is private to this module: bytecode never comes from a client, a file or
+/// another build, which is what makes loading it sound.
+#[derive(Clone)]
+struct Bytecode(Arc<[u8]>);
+
+/// Loads module bytecode into `ctx`.
+#[allow(unsafe_code)]
+fn load_module<'js>(ctx: &Ctx<'js>, bytecode: &Bytecode) -> rquickjs::Result<Module<'js>> {
+    // SAFETY: `Module::load` requires valid bytecode. A `Bytecode` can only be made by
+    // `compile_in` below, from the output of `Module::write` of this same QuickJS build in this
+    // same process; it is never read from a client, a file or the network.
+    unsafe { Module::load(ctx.clone(), &bytecode.0) }
+}
+
+struct Compiled {
+    source: String,
+    code: Result<Bytecode, String>,
+}
+
+/// Compiled module bytecode by [`FunctionSource::key`], shared by the engines of one host.
+/// A key whose source text changed is compiled again. Compile errors are cached too.
+#[derive(Clone, Default)]
+pub struct BytecodeCache {
+    inner: Arc<Mutex<HashMap<String, Arc<Compiled>>>>,
+}
+
+impl BytecodeCache {
+    fn get(&self, f: &FunctionSource) -> Option<Arc<Compiled>> {
+        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&f.key).filter(|c| c.source == f.source).cloned()
+    }
+
+    fn insert(&self, key: &str, compiled: Arc<Compiled>) {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CACHE_CAPACITY && !map.contains_key(key) {
+            if let Some(old) = map.keys().next().cloned() {
+                map.remove(&old);
+            }
+        }
+        map.insert(key.to_owned(), compiled);
+    }
+
+    /// Number of cached entries.
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The prelude's bytecode, compiled once per process.
+static PRELUDE: OnceLock<Bytecode> = OnceLock::new();
+
+/// State shared with the closures QuickJS calls back into.
+#[derive(Default)]
+struct Shared {
+    deadline: Cell<Option<Instant>>,
+    logs: RefCell<LogBuffer>,
+}
+
+impl Shared {
+    fn past_deadline(&self) -> bool {
+        self.deadline.get().is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// Refuses every import: functions are single modules with nothing to import.
+struct NoModules;
+
+impl Resolver for NoModules {
+    fn resolve<'js>(&mut self, _ctx: &Ctx<'js>, base: &str, name: &str) -> rquickjs::Result<String> {
+        Err(rquickjs::Error::new_resolving_message(
+            base,
+            name,
+            format!("cannot import '{name}': functions cannot import modules (there is no file system, network or process access)"),
+        ))
+    }
+}
+
+impl Loader for NoModules {
+    fn load<'js>(&mut self, _ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Module<'js>> {
+        Err(rquickjs::Error::new_loading_message(name, "functions cannot import modules"))
+    }
+}
+
+/// The prelude functions the host calls, kept alive across `Context::with` scopes.
+struct Hooks {
+    call: Persistent<Function<'static>>,
+    reset: Persistent<Function<'static>>,
+    next_timer: Persistent<Function<'static>>,
+    run_timers: Persistent<Function<'static>>,
+}
+
+/// A locked-down context that serves calls. Field order matters: the persistent values must
+/// be dropped before their context.
+struct Realm {
+    hooks: Hooks,
+    calls: u32,
+    ctx: Context,
+}
+
+/// One QuickJS runtime with its realm and compiler context. Field order matters: contexts
+/// drop before the runtime.
+struct Js {
+    realm: Option<Realm>,
+    compiler: Option<(Context, u32)>,
+    rt: Runtime,
+}
+
+/// What the engine must do after a call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Aftermath {
+    Keep,
+    DiscardRealm,
+    DiscardRuntime,
+}
+
+/// A JavaScript function engine bound to the current thread: one QuickJS runtime, one
+/// locked-down realm, one compiler context, and a handle on the shared bytecode cache.
+///
+/// This is the synchronous entry point (used by the host's worker threads and by the
+/// benchmarks); servers use [`FunctionHost`](crate::FunctionHost).
+pub struct JsEngine {
+    js: Option<Js>,
+    limits: Limits,
+    cache: BytecodeCache,
+    shared: Rc<Shared>,
+}
+
+impl JsEngine {
+    /// An engine with its own bytecode cache. The runtime is created on the first call.
+    pub fn new(limits: Limits) -> Self {
+        Self::with_cache(limits, BytecodeCache::default())
+    }
+
+    /// An engine sharing `cache` with other engines.
+    pub fn with_cache(limits: Limits, cache: BytecodeCache) -> Self {
+        JsEngine { js: None, limits, cache, shared: Rc::new(Shared::default()) }
+    }
+
+    /// Creates the runtime and realm now rather than on the first call.
+    pub fn warm_up(&mut self) -> Result<(), FunctionError> {
+        self.js().map(|_| ())
+    }
+
+    /// Runs `f.handle({inputs}, {data: {}})` and returns its `response.data`.
+    pub fn invoke(&mut self, f: &FunctionSource, inputs: &serde_json::Value) -> Result<Outcome, FunctionError> {
+        let started = Instant::now();
+        if f.language != Language::Js {
+            return Err(FunctionError::Internal(format!("{} function sent to the JavaScript engine", f.language)));
+        }
+        let timeout = f.timeout.min(self.limits.max_timeout);
+        let inputs = serde_json::to_string(inputs)
+            .map_err(|e| FunctionError::Internal(format!("inputs are not serialisable: {e}")))?;
+        self.shared.logs.borrow_mut().clear();
+        self.shared.deadline.set(Some(started + timeout));
+        let result = self.invoke_inner(f, &inputs, timeout);
+        self.shared.deadline.set(None);
+        let logs = self.shared.logs.borrow_mut().take();
+        let (result, aftermath) = match result {
+            Ok(pair) => pair,
+            Err(e) => (Err(e), Aftermath::DiscardRuntime),
+        };
+        match aftermath {
+            Aftermath::Keep => {}
+            Aftermath::DiscardRealm => {
+                if let Some(js) = self.js.as_mut() {
+                    js.realm = None;
+                }
+            }
+            Aftermath::DiscardRuntime => self.js = None,
+        }
+        match result {
+            Ok(value) => Ok(Outcome { result: value, logs, duration: started.elapsed() }),
+            Err(e) => Err(with_logs(e, logs)),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn invoke_inner(
+        &mut self,
+        f: &FunctionSource,
+        inputs: &str,
+        timeout: Duration,
+    ) -> Result<(Result<serde_json::Value, FunctionError>, Aftermath), FunctionError> {
+        let bytecode = self.bytecode(f)?;
+        let shared = self.shared.clone();
+        let js = self.js()?;
+        let realm = match js.realm.as_mut() {
+            Some(realm) => realm,
+            None => return Err(FunctionError::Internal("JavaScript realm missing".into())),
+        };
+        realm.calls += 1;
+        let worn_out = realm.calls >= REALM_MAX_CALLS;
+        let (result, mut aftermath) =
+            realm.ctx.with(|ctx| run_call(&ctx, &realm.hooks, &bytecode, inputs, &shared, timeout));
+        if worn_out && aftermath == Aftermath::Keep {
+            aftermath = Aftermath::DiscardRealm;
+        }
+        Ok((result, aftermath))
+    }
+
+    /// The runtime, created (with its realm) when missing.
+    fn js(&mut self) -> Result<&mut Js, FunctionError> {
+        if self.js.is_none() {
+            self.js = Some(new_runtime(&self.limits, &self.shared)?);
+        }
+        let js = self.js.as_mut().ok_or_else(|| FunctionError::Internal("runtime missing".into()))?;
+        if js.realm.is_none() {
+            js.realm = Some(new_realm(js, &self.shared)?);
+        }
+        Ok(js)
+    }
+
+    /// The bytecode of `f`, from the cache or compiled now.
+    fn bytecode(&mut self, f: &FunctionSource) -> Result<Bytecode, FunctionError> {
+        let compiled = match self.cache.get(f) {
+            Some(c) => c,
+            None => {
+                let js = self.js()?;
+                let code = compile(js, &f.key, &f.source)?;
+                let compiled = Arc::new(Compiled { source: f.source.clone(), code });
+                self.cache.insert(&f.key, compiled.clone());
+                compiled
+            }
+        };
+        compiled.code.clone().map_err(|message| FunctionError::Compile { message })
+    }
+}
+
+fn with_logs(e: FunctionError, captured: String) -> FunctionError {
+    match e {
+        FunctionError::Thrown { message, stack, .. } => FunctionError::Thrown { message, stack, logs: captured },
+        FunctionError::Timeout { after, .. } => FunctionError::Timeout { after, logs: captured },
+        FunctionError::MemoryLimit { .. } => FunctionError::MemoryLimit { logs: captured },
+        other => other,
+    }
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> FunctionError {
+    FunctionError::Internal(format!("{what}: {e}"))
+}
+
+fn new_runtime(limits: &Limits, shared: &Rc<Shared>) -> Result<Js, FunctionError> {
+    let rt = Runtime::new().map_err(|e| internal("creating a QuickJS runtime", e))?;
+    rt.set_max_stack_size(MAX_STACK_BYTES);
+    let watch = shared.clone();
+    rt.set_interrupt_handler(Some(Box::new(move || watch.past_deadline())));
+    rt.set_loader(NoModules, NoModules);
+    let mut js = Js { realm: None, compiler: None, rt };
+    let realm = new_realm(&mut js, shared)?;
+    js.realm = Some(realm);
+    // The limit covers what a call can allocate on top of the realm and compiler.
+    let baseline = usize::try_from(js.rt.memory_usage().malloc_size).unwrap_or(0);
+    js.rt.set_memory_limit(baseline.saturating_add(limits.memory_bytes));
+    Ok(js)
+}
+
+fn prelude(js: &mut Js) -> Result<Bytecode, FunctionError> {
+    if let Some(bc) = PRELUDE.get() {
+        return Ok(bc.clone());
+    }
+    let bc = compile(js, PRELUDE_NAME, PRELUDE_SOURCE)?
+        .map_err(|e| FunctionError::Internal(format!("the prelude does not compile: {e}")))?;
+    Ok(PRELUDE.get_or_init(|| bc).clone())
+}
+
+fn new_realm(js: &mut Js, shared: &Rc<Shared>) -> Result<Realm, FunctionError> {
+    let prelude = prelude(js)?;
+    // Everything but Eval (which also powers `Function`) and WeakRef/FinalizationRegistry
+    // (whose callbacks would run whenever the collector decides, possibly in a later call).
+    let ctx = Context::custom::<(
+        intrinsic::Date,
+        intrinsic::RegExpCompiler,
+        intrinsic::RegExp,
+        intrinsic::Json,
+        intrinsic::Proxy,
+        intrinsic::MapSet,
+        intrinsic::TypedArrays,
+        intrinsic::Promise,
+        intrinsic::BigInt,
+        intrinsic::Performance,
+    )>(&js.rt)
+    .map_err(|e| internal("creating a QuickJS context", e))?;
+    let sink = shared.clone();
+    let hooks = ctx.with(|ctx| -> Result<Hooks, String> {
+        let setup = || -> rquickjs::Result<Hooks> {
+            let host = Object::new(ctx.clone())?;
+            let log = Function::new(ctx.clone(), move |prefix: String, text: String| {
+                sink.logs.borrow_mut().push(&prefix, &text);
+            })?;
+            host.set("log", log)?;
+            ctx.globals().set("__switchboard_host", host)?;
+            let (module, promise) = load_module(&ctx, &prelude)?.eval()?;
+            promise.finish::<()>()?;
+            let ns = module.namespace()?;
+            let hook = |name: &str| -> rquickjs::Result<Persistent<Function<'static>>> {
+                Ok(Persistent::save(&ctx, ns.get::<_, Function>(name)?))
+            };
+            Ok(Hooks {
+                call: hook("call")?,
+                reset: hook("reset")?,
+                next_timer: hook("nextTimer")?,
+                run_timers: hook("runTimers")?,
+            })
+        };
+        setup().catch(&ctx).map_err(|e| caught_text(&e))
+    });
+    let hooks = hooks.map_err(|e| FunctionError::Internal(format!("setting up the JavaScript realm: {e}")))?;
+    Ok(Realm { hooks, calls: 0, ctx })
+}
+
+/// Compiles `source` as a module named `name`. The outer error is the host's; the inner one is
+/// the author's (a syntax error).
+fn compile(js: &mut Js, name: &str, source: &str) -> Result<Result<Bytecode, String>, FunctionError> {
+    if source.contains('\0') {
+        return Ok(Err("the source contains a NUL character".into()));
+    }
+    let name = name.replace('\0', "?");
+    let (ctx, count) = match js.compiler.take() {
+        Some((ctx, count)) if count < COMPILER_MAX_COMPILES => (ctx, count),
+        _ => (Context::full(&js.rt).map_err(|e| internal("creating a QuickJS compiler context", e))?, 0),
+    };
+    let out = ctx.with(|ctx| compile_in(&ctx, &name, source));
+    js.compiler = Some((ctx, count + 1));
+    out
+}
+
+fn compile_in(ctx: &Ctx<'_>, name: &str, source: &str) -> Result<Result<Bytecode, String>, FunctionError> {
+    let declared = match Module::declare(ctx.clone(), name, source).catch(ctx) {
+        Ok(m) => m,
+        Err(e) => {
+            let text = caught_text(&e);
+            if text.contains("out of memory") {
+                return Err(FunctionError::MemoryLimit { logs: String::new() });
+            }
+            return Ok(Err(text));
+        }
+    };
+    let bytes = declared.write(false).catch(ctx).map_err(|e| internal("writing bytecode", caught_text(&e)))?;
+    Ok(Ok(Bytecode(bytes.into())))
+}
+
+/// A one-line-plus-stack rendering of a caught error, used for compile and host errors.
+fn caught_text(e: &CaughtError<'_>) -> String {
+    match e {
+        CaughtError::Exception(ex) => {
+            let message = ex.message().unwrap_or_default();
+            let name: String = ex.get("name").unwrap_or_else(|_| "Error".into());
+            let stack = ex.stack().unwrap_or_default();
+            let location = stack.lines().next().map(str::trim).unwrap_or("");
+            let location = location.strip_prefix("at ").unwrap_or(location);
+            if location.is_empty() {
+                format!("{name}: {message}")
+            } else {
+                format!("{name}: {message} ({location})")
+            }
+        }
+        CaughtError::Value(v) => format!("{v:?}"),
+        CaughtError::Error(e) => e.to_string(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Failure {
+    message: String,
+    stack: String,
+    oom: bool,
+}
+
+type CallResult = (Result<serde_json::Value, FunctionError>, Aftermath);
+
+fn timeout_error(timeout: Duration) -> CallResult {
+    (Err(FunctionError::Timeout { after: timeout, logs: String::new() }), Aftermath::DiscardRealm)
+}
+
+fn thrown(message: impl Into<String>, stack: impl Into<String>) -> FunctionError {
+    FunctionError::Thrown { message: message.into(), stack: stack.into(), logs: String::new() }
+}
+
+/// Classifies an error that escaped the prelude's own error handling (uncatchable
+/// interrupts, memory exhaustion, module linking).
+fn escaped(ctx: &Ctx<'_>, e: rquickjs::Error, shared: &Shared, timeout: Duration) -> CallResult {
+    if shared.past_deadline() {
+        return timeout_error(timeout);
+    }
+    let caught = Err::<(), _>(e).catch(ctx);
+    let text = match &caught {
+        Err(e) => caught_text(e),
+        Ok(()) => String::new(),
+    };
+    let looks_oom = text.contains("out of memory")
+        || matches!(&caught, Err(CaughtError::Value(v)) if v.is_null() || v.is_undefined())
+        || matches!(&caught, Err(CaughtError::Error(rquickjs::Error::Allocation)));
+    if looks_oom {
+        return (Err(FunctionError::MemoryLimit { logs: String::new() }), Aftermath::DiscardRuntime);
+    }
+    (Err(thrown(text, "")), Aftermath::DiscardRealm)
+}
+
+fn run_call(
+    ctx: &Ctx<'_>,
+    hooks: &Hooks,
+    bytecode: &Bytecode,
+    inputs: &str,
+    shared: &Shared,
+    timeout: Duration,
+) -> CallResult {
+    let restore = |p: &Persistent<Function<'static>>| p.clone().restore(ctx);
+    let (call, next_timer, run_timers, reset) =
+        match (restore(&hooks.call), restore(&hooks.next_timer), restore(&hooks.run_timers), restore(&hooks.reset)) {
+            (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+            _ => return (Err(FunctionError::Internal("restoring prelude hooks".into())), Aftermath::DiscardRealm),
+        };
+
+    let module = match load_module(ctx, bytecode) {
+        Ok(m) => m,
+        Err(e) => return escaped(ctx, e, shared, timeout),
+    };
+    // Evaluation links the module first: an import fails here, synchronously.
+    let (module, evaluated) = match module.eval().catch(ctx) {
+        Ok(pair) => pair,
+        Err(e) => {
+            let text = caught_text(&e);
+            if text.contains("out of memory") {
+                return (Err(FunctionError::MemoryLimit { logs: String::new() }), Aftermath::DiscardRuntime);
+            }
+            return (Err(FunctionError::Compile { message: text }), Aftermath::DiscardRealm);
+        }
+    };
+    let ns = match module.namespace() {
+        Ok(ns) => ns,
+        Err(e) => return escaped(ctx, e, shared, timeout),
+    };
+    let promise: Promise = match call.call((evaluated, ns, inputs)) {
+        Ok(p) => p,
+        Err(e) => return escaped(ctx, e, shared, timeout),
+    };
+
+    let text: String = loop {
+        while ctx.execute_pending_job() {
+            if shared.past_deadline() {
+                return timeout_error(timeout);
+            }
+        }
+        match promise.state() {
+            PromiseState::Resolved => match promise.result::<String>() {
+                Some(Ok(text)) => break text,
+                Some(Err(e)) => return escaped(ctx, e, shared, timeout),
+                None => return (Err(FunctionError::Internal("promise state changed".into())), Aftermath::DiscardRealm),
+            },
+            PromiseState::Rejected => match promise.result::<String>() {
+                Some(Err(e)) => return escaped(ctx, e, shared, timeout),
+                _ => return (Err(FunctionError::Internal("promise state changed".into())), Aftermath::DiscardRealm),
+            },
+            PromiseState::Pending => {}
+        }
+        let wait_ms: f64 = match next_timer.call(()) {
+            Ok(ms) => ms,
+            Err(e) => return escaped(ctx, e, shared, timeout),
+        };
+        if wait_ms < 0.0 {
+            let message = "the promise returned by handle never settles: it awaits something that nothing will resolve";
+            return (Err(thrown(message, "")), Aftermath::DiscardRealm);
+        }
+        let Some(deadline) = shared.deadline.get() else {
+            return (Err(FunctionError::Internal("no deadline".into())), Aftermath::DiscardRealm);
+        };
+        let now = Instant::now();
+        if now >= deadline {
+            return timeout_error(timeout);
+        }
+        let wait = Duration::from_secs_f64(wait_ms / 1000.0).min(deadline - now);
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+        if shared.past_deadline() {
+            return timeout_error(timeout);
+        }
+        match run_timers.call::<_, String>(()) {
+            Ok(s) if s.is_empty() => {}
+            Ok(s) => break s,
+            Err(e) => return escaped(ctx, e, shared, timeout),
+        }
+    };
+
+    let result = if text == "!M" {
+        Err(FunctionError::Compile {
+            message: "the module does not export a `handle` function: write `export const handle = async (request, response) => { ... }`".into(),
+        })
+    } else if let Some(json) = text.strip_prefix("!E") {
+        match serde_json::from_str::<Failure>(json) {
+            Ok(f) if f.oom => {
+                return (Err(FunctionError::MemoryLimit { logs: String::new() }), Aftermath::DiscardRuntime);
+            }
+            Ok(f) => Err(thrown(f.message, f.stack)),
+            Err(e) => Err(internal("decoding an error report", e)),
+        }
+    } else {
+        serde_json::from_str(&text).map_err(|e| internal("decoding the result", e))
+    };
+
+    // Leave nothing behind for the next call: run what is still queued, then reset the realm.
+    while ctx.execute_pending_job() {
+        if shared.past_deadline() {
+            return (result, Aftermath::DiscardRealm);
+        }
+    }
+    let aftermath = match reset.call::<_, bool>(()) {
+        Ok(true) => Aftermath::Keep,
+        _ => Aftermath::DiscardRealm,
+    };
+    (result, aftermath)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+//! One CPython worker process and the JSON-lines protocol spoken with `runner.py`.
+//!
+//! The worker is started with a scrubbed environment, a private temporary working directory
+//! (removed when the worker is dropped), no inherited descriptors, and in its own process
+//! group; the runner caps its address space with `RLIMIT_AS` before any user code runs. A call
+//! that outlives its deadline gets the whole process group killed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use crate::logs::LogBuffer;
+use crate::{FunctionError, FunctionSource, Language, Limits, Outcome};
+
+const RUNNER: &str = include_str!("runner.py");
+/// The interpreter is looked up once with the server's own environment; workers then run the
+/// absolute path it reports (which also skips version-manager shims such as pyenv's).
+const PROBE: &str = "import sys; sys.stdout.write(sys.executable + '\\n' + '%d.%d.%d' % sys.version_info[:3])";
+const MIN_VERSION: (u32, u32) = (3, 8);
+const WORKER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// Finds the Python interpreter: `configured`, or `python3` on the `PATH`.
+///
+/// Fails with [`FunctionError::RuntimeUnavailable`] and a message meant for the function's
+/// author when there is none or it is older than 3.8.
+pub async fn resolve_python(configured: Option<&Path>) -> Result<PathBuf, FunctionError> {
+    let program = configured.unwrap_or(Path::new("python3"));
+    let unavailable = |detail: String| FunctionError::RuntimeUnavailable {
+        message: format!(
+            "Python functions need CPython {}.{} or newer, and {detail}; install python3 or configure the interpreter's path",
+            MIN_VERSION.0, MIN_VERSION.1
+        ),
+    };
+    let probe = Command::new(program)
+        .args(["-I", "-S", "-c", PROBE])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(Duration::from_secs(20), probe).await {
+        Err(_) => return Err(unavailable(format!("`{}` did not answer within 20 s", program.display()))),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(unavailable(format!("`{}` was not found on the PATH", program.display())))
+        }
+        Ok(Err(e)) => return Err(unavailable(format!("`{}` could not be started: {e}", program.display()))),
+        Ok(Ok(out)) => out,
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let (executable, version) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+    if !out.status.success() || version.is_empty() {
+        return Err(unavailable(format!("`{}` is not a working Python interpreter", program.display())));
+    }
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if (major, minor) < MIN_VERSION {
+        return Err(unavailable(format!("`{}` is Python {version}", program.display())));
+    }
+    let executable = Path::new(executable);
+    if executable.is_absolute() && executable.exists() {
+        Ok(executable.to_path_buf())
+    } else {
+        Ok(program.to_path_buf())
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Request<'a> {
+    id: u64,
+    key: &'a str,
+    source: Option<&'a str>,
+    inputs: &'a serde_json::Value,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Frame {
+    id: Option<u64>,
+    ready: bool,
+    version: Option<String>,
+    fatal: Option<String>,
+    log: Option<String>,
+    ok: Option<bool>,
+    result: serde_json::Value,
+    kind: Option<String>,
+    message: String,
+    stack: String,
+    recycle: bool,
+}
+
+/// A warm CPython process that runs functions one call at a time.
+///
+/// [`FunctionHost`](crate::FunctionHost) keeps a pool of these; the type is public for
+/// benchmarks and tools. After a timeout, a crash, a memory error or a call that left state
+/// behind, [`is_usable`](Self::is_usable) turns false and the worker must be replaced.
+pub struct PythonWorker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// Source text each key was last sent with (the worker keeps the compiled code).
+    known: HashMap<String, String>,
+    next_id: u64,
+    ready: bool,
+    usable: bool,
+    version: Option<String>,
+    line: String,
+    /// Dropped last: the directory goes once the process is gone.
+    dir: tempfile::TempDir,
+}
+
+impl PythonWorker {
+    /// Starts a worker. It does not wait for the interpreter to be ready: the first call's
+    /// request waits in the pipe meanwhile, which keeps a cold call as short as possible.
+    pub fn spawn(python: &Path, limits: &Limits) -> Result<Self, FunctionError> {
+        let dir = tempfile::Builder::new()
+            .prefix("switchboard-py-")
+            .tempdir()
+            .map_err(|e| FunctionError::Internal(format!("creating a worker directory: {e}")))?;
+        let mut cmd = Command::new(python);
+        cmd.args(["-I", "-S", "-B", "-u", "-c", RUNNER])
+            .arg(limits.memory_bytes.to_string())
+            .env_clear()
+            .env("PATH", WORKER_PATH)
+            .env("LANG", "C.UTF-8")
+            .env("LC_ALL", "C.UTF-8")
+            .env("HOME", dir.path())
+            .env("TMPDIR", dir.path())
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| FunctionError::RuntimeUnavailable {
+            message: format!("could not start the Python interpreter `{}`: {e}", python.display()),
+        })?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(FunctionError::Internal("the worker's pipes are missing".into()));
+        };
+        Ok(PythonWorker {
+            child,
+            stdin,
+            stdout: BufReader::with_capacity(64 * 1024, stdout),
+            known: HashMap::new(),
+            next_id: 0,
+            ready: false,
+            usable: true,
+            version: None,
+            line: String::new(),
+            dir,
+        })
+    }
+
+    /// False once the worker must not serve another call.
+    pub fn is_usable(&self) -> bool {
+        self.usable
+    }
+
+    /// The interpreter's version, once it has said so.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// The worker's private working directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs one call. `timeout` counts from now and includes compiling the source.
+    pub async fn invoke(
+        &mut self,
+        f: &FunctionSource,
+        inputs: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<Outcome, FunctionError> {
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::from_std(started + timeout);
+        if f.language != Language::Py {
+            return Err(FunctionError::Internal(format!("{} function sent to a Python worker", f.language)));
+        }
+        if !self.usable {
+            return Err(FunctionError::Internal("this Python worker can no longer be used".into()));
+        }
+        let mut logs = LogBuffer::default();
+        let mut send_source = self.known.get(&f.key).is_none_or(|s| *s != f.source);
+        for _ in 0..2 {
+            self.next_id += 1;
+            let id = self.next_id;
+            let request = Request { id, key: &f.key, source: send_source.then_some(f.source.as_str()), inputs };
+            let mut bytes = serde_json::to_vec(&request)
+                .map_err(|e| FunctionError::Internal(format!("encoding the request: {e}")))?;
+            bytes.push(b'\n');
+            match tokio::time::timeout_at(deadline, self.stdin.write_all(&bytes)).await {
+                Err(_) => return Err(self.timed_out(timeout, &mut logs).await),
+                Ok(Err(e)) => return Err(self.died(&format!("writing to it failed: {e}"), &mut logs).await),
+                Ok(Ok(())) => {}
+            }
+            let frame = match self.read_reply(id, deadline, &mut logs).await {
+                Ok(frame) => frame,
+                Err(Read::Timeout) => return Err(self.timed_out(timeout, &mut logs).await),
+                Err(Read::Died(why)) => return Err(self.died(&why, &mut logs).await),
+            };
+            if frame.recycle {
+                self.usable = false;
+            }
+            if frame.ok == Some(true) {
+                self.known.insert(f.key.clone(), f.source.clone());
+                return Ok(Outcome { result: frame.result, logs: logs.take(), duration: started.elapsed() });
+            }
+            let logs = logs.take();
+            return Err(match frame.kind.as_deref() {
+                Some("needsource") if !send_source => {
+                    send_source = true;
+                    continue;
+                }
+                Some("compile") => {
+                    self.known.remove(&f.key);
+                    FunctionError::Compile { message: frame.message }
+                }
+                Some("memory") => {
+                    self.usable = false;
+                    FunctionError::MemoryLimit { logs }
+                }
+                Some("thrown") => {
+                    self.known.insert(f.key.clone(), f.source.clone());
+                    FunctionError::Thrown { message: frame.message, stack: frame.stack, logs }
+                }
+                other => {
+                    self.usable = false;
+                    FunctionError::Internal(format!("unexpected reply from the Python worker: {other:?}"))
+                }
+            });
+        }
+        self.usable = false;
+        Err(FunctionError::Internal("the Python worker keeps asking for the source".into()))
+    }
+
+    async fn read_reply(&mut self, id: u64, deadline: tokio::time::Instant, logs: &mut LogBuffer) -> Result<Frame, Read> {
+        loop {
+            self.line.clear();
+            let n = match tokio::time::timeout_at(deadline, self.stdout.read_line(&mut self.line)).await {
+                Err(_) => return Err(Read::Timeout),
+                Ok(Err(e)) => return Err(Read::Died(format!("reading from it failed: {e}"))),
+                Ok(Ok(n)) => n,
+            };
+            if n == 0 {
+                return Err(Read::Died("it exited".into()));
+            }
+            let frame: Frame = serde_json::from_str(&self.line)
+                .map_err(|e| Read::Died(format!("it sent a malformed frame ({e})")))?;
+            if let Some(fatal) = frame.fatal {
+                return Err(Read::Died(format!("it failed: {fatal}")));
+            }
+            if frame.ready {
+                self.ready = true;
+                self.version = frame.version;
+                continue;
+            }
+            if frame.id != Some(id) {
+                return Err(Read::Died("it answered out of turn".into()));
+            }
+            if let Some(text) = &frame.log {
+                logs.push("", text);
+                continue;
+            }
+            return Ok(frame);
+        }
+    }
+
+    async fn timed_out(&mut self, timeout: Duration, logs: &mut LogBuffer) -> FunctionError {
+        self.kill().await;
+        FunctionError::Timeout { after: timeout, logs: logs.take() }
+    }
+
+    async fn died(&mut self, why: &str, logs: &mut LogBuffer) -> FunctionError {
+        self.kill().await;
+        let status = self.child.try_wait().ok().flatten().map(|s| format!(" ({s})")).unwrap_or_default();
+        if !self.ready {
+            return FunctionError::RuntimeUnavailable {
+                message: format!("the Python worker did not start: {why}{status}"),
+            };
+        }
+        FunctionError::Thrown {
+            message: format!("the Python worker stopped during the call: {why}{status}"),
+            stack: String::new(),
+            logs: logs.take(),
+        }
+    }
+
+    /// Kills the worker's whole process group (anything the function started too) and reaps it.
+    pub async fn kill(&mut self) {
+        self.usable = false;
+        if let Some(pid) = self.child.id() {
+            // A function may have started processes of its own: they share the group.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .env_clear()
+                .env("PATH", WORKER_PATH)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .await;
+        }
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+}
+
+enum Read {
+    Timeout,
+    Died(String),
+}

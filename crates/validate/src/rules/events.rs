@@ -1,0 +1,60 @@
+//! Event bindings: a start node's `properties.flowType.eventSpecificationName` names a start
+//! event, an event node's `properties.eventSpecificationName` names a bindable event.
+
+use catalog::EventBinding;
+use flow::ActivityType;
+
+use super::Ctx;
+
+pub(super) fn check(cx: &mut Ctx<'_>) {
+    for (_, _, n, at) in cx.all_nodes() {
+        let (path, want, value) = match n.activity_type.get() {
+            Some(ActivityType::Start) => (
+                format!("{at}/properties/flowType/eventSpecificationName"),
+                EventBinding::Start,
+                n.inputs()
+                    .and_then(|p| p.get("flowType"))
+                    .and_then(|f| f.get("eventSpecificationName")),
+            ),
+            Some(ActivityType::Event) => (
+                format!("{at}/properties/eventSpecificationName"),
+                EventBinding::Event,
+                n.inputs().and_then(|p| p.get("eventSpecificationName")),
+            ),
+            _ => continue,
+        };
+        // Absence and wrong types are the input schema's to report.
+        let Some(name) = value.and_then(|v| v.as_str()) else {
+            continue;
+        };
+        match cx.v.catalog.event(name) {
+            Some(spec) if spec.binding == want => {}
+            Some(_) => cx.error(
+                path,
+                "UNKNOWN_EVENT",
+                match want {
+                    EventBinding::Start => format!("Event '{name}' cannot start a flow; a start node binds a start event such as ContactStartWorkflow."),
+                    EventBinding::Event => format!("Event '{name}' starts flows and cannot be bound by an event-flow node."),
+                },
+            ),
+            None => {
+                let known: Vec<&str> = cx
+                    .v
+                    .catalog
+                    .events()
+                    .iter()
+                    .filter(|e| e.binding == want)
+                    .map(|e| e.name.as_str())
+                    .collect();
+                cx.push(
+                    crate::Diagnostic::error(
+                        &path,
+                        "UNKNOWN_EVENT",
+                        format!("Event '{name}' is not in this project's event specifications."),
+                    )
+                    .with_hint(format!("known events: {}", known.join(", "))),
+                );
+            }
+        }
+    }
+}

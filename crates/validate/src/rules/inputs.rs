@@ -1,0 +1,46 @@
+//! INVALID_INPUT: node properties (minus activityName) checked against the activity's JSON
+//! Schema, each failure reported at the pointer of the offending property.
+
+use super::Ctx;
+
+pub(super) fn check(cx: &mut Ctx<'_>) {
+    for (_, _, n, at) in cx.all_nodes() {
+        let Some(def) = cx.activity(n) else { continue };
+        let Some(schema) = cx.v.schemas.get(&def.activity_name) else {
+            continue;
+        };
+        let base = format!("{at}/properties");
+        let Some(props) = flow_value(cx.doc, &base) else {
+            continue;
+        };
+        if schema.is_valid(props) {
+            continue;
+        }
+        for err in schema.iter_errors(props) {
+            let inner = err.instance_path.to_string();
+            let mut path = format!("{base}{inner}");
+            // A missing required property is reported at the property that should be there.
+            let mut message = err.to_string();
+            if let jsonschema::error::ValidationErrorKind::Required { property } = &err.kind {
+                if let Some(p) = property.as_str() {
+                    path = format!("{path}/{}", flow::pointer::escape(p));
+                    message = format!(
+                        "Activity '{}' requires input '{p}'.",
+                        def.activity_name
+                    );
+                }
+            } else {
+                let name = inner.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("properties");
+                message = format!(
+                    "Input '{name}' of activity '{}' is invalid: {message}.",
+                    def.activity_name
+                );
+            }
+            cx.error(path, "INVALID_INPUT", message);
+        }
+    }
+}
+
+pub(super) fn flow_value<'v>(doc: &'v serde_json::Value, pointer: &str) -> Option<&'v serde_json::Value> {
+    doc.pointer(pointer)
+}

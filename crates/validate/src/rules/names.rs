@@ -1,0 +1,67 @@
+//! Node names and edge ids: present, and unique within their process.
+
+use std::collections::HashMap;
+
+use super::{edge_ptr, node_ptr, process_label, Ctx};
+
+pub(super) fn check(cx: &mut Ctx<'_>) {
+    for p in cx.flow.processes() {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, n) in p.nodes.iter().enumerate() {
+            let at = node_ptr(p.kind, i);
+            match n.name.get() {
+                Some(name) => {
+                    if let Some(first) = seen.insert(name.as_str(), i) {
+                        seen.insert(name.as_str(), first);
+                        cx.error(
+                            format!("{at}/name"),
+                            "DUPLICATE_NODE_NAME",
+                            format!(
+                                "Node name '{name}' is already used by {}/nodes/{first} in the {}; names must be unique within a process.",
+                                p.kind.pointer_base(),
+                                process_label(p.kind)
+                            ),
+                        );
+                    }
+                }
+                None => cx.error(
+                    format!("{at}/name"),
+                    "MISSING_FIELD",
+                    "Every node needs a 'name': edges reference nodes by name.".into(),
+                ),
+            }
+            if n.id.get().is_none() {
+                cx.warning(
+                    format!("{at}/id"),
+                    "MISSING_NODE_ID",
+                    "Node has no 'id'; a stable id keeps traces and diffs readable.".into(),
+                );
+            }
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, e) in p.edges.iter().enumerate() {
+            let at = edge_ptr(p.kind, i);
+            match e.id.get() {
+                Some(id) => {
+                    if let Some(first) = seen.insert(id.as_str(), i) {
+                        seen.insert(id.as_str(), first);
+                        cx.error(
+                            format!("{at}/id"),
+                            "DUPLICATE_EDGE_ID",
+                            format!(
+                                "Edge id '{id}' is already used by {}/edges/{first} in the {}; edge ids must be unique within a process.",
+                                p.kind.pointer_base(),
+                                process_label(p.kind)
+                            ),
+                        );
+                    }
+                }
+                None => cx.error(
+                    format!("{at}/id"),
+                    "MISSING_FIELD",
+                    "Every edge needs an 'id' (the PATCH merge key).".into(),
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Graph warnings: nodes no entry reaches, non-end nodes with no way out, and output ports
+//! with no edge when there is no `default` edge to catch them.
+
+use flow::ActivityType;
+
+use super::{node_ptr, process_label, Ctx};
+
+pub(super) fn check(cx: &mut Ctx<'_>) {
+    for (pi, p) in cx.flow.processes().into_iter().enumerate() {
+        let g = &cx.graphs[pi];
+        let has_entry = !g.entries().is_empty();
+        let reachable = g.reachable();
+        let mut found = Vec::new();
+        for (i, n) in p.nodes.iter().enumerate() {
+            let at = node_ptr(p.kind, i);
+            let name = n.name().unwrap_or("?");
+            if has_entry && !reachable.contains(&i) {
+                found.push((
+                    at.clone(),
+                    "UNREACHABLE_NODE",
+                    format!(
+                        "Node '{name}' cannot be reached from the {}'s entry node.",
+                        process_label(p.kind)
+                    ),
+                ));
+            }
+            let Some(def) = cx.activity(n) else { continue };
+            if def.output_ports.is_empty() || n.activity_type.get() == Some(&ActivityType::End) {
+                continue;
+            }
+            let out: Vec<&str> = n
+                .name()
+                .and_then(|nm| g.outgoing.get(nm))
+                .into_iter()
+                .flatten()
+                .filter_map(|&e| p.edges[e].port())
+                .collect();
+            if out.is_empty() {
+                found.push((
+                    at,
+                    "NO_EXIT",
+                    format!("Node '{name}' ({}) has no outgoing edge; the task stops here without an end activity.", def.activity_name),
+                ));
+                continue;
+            }
+            if out.contains(&flow::DEFAULT_PORT) {
+                continue;
+            }
+            for port in &def.output_ports {
+                if port.name != flow::DEFAULT_PORT && !out.contains(&port.name.as_str()) {
+                    let why = if port.error {
+                        "errors there go to the global error handler"
+                    } else {
+                        "the task stops if the activity takes it"
+                    };
+                    found.push((
+                        at.clone(),
+                        "UNCONNECTED_PORT",
+                        format!("Output port '{}' of node '{name}' has no edge; {why}.", port.name),
+                    ));
+                }
+            }
+        }
+        for (path, code, msg) in found {
+            cx.warning(path, code, msg);
+        }
+    }
+}

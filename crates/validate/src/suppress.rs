@@ -1,0 +1,81 @@
+//! Suppressing a warning for one node (or edge, or variable).
+//!
+//! In the document: an element carrying `"x-switchboard-allow": ["UNREACHABLE_NODE"]`
+//! silences those codes for diagnostics inside that element. In a config file: a list of
+//! `{code, node}` pairs (node optional: all nodes). Only warnings can be suppressed; an
+//! error is a reason to change the flow, not the linter.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{Diagnostic, Severity};
+
+/// The document key that lists suppressed codes on a node, edge or variable.
+pub const ALLOW_KEY: &str = "x-switchboard-allow";
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    pub code: String,
+    #[serde(default)]
+    pub node: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Suppressions {
+    #[serde(default)]
+    pub allow: Vec<Suppression>,
+}
+
+impl Suppressions {
+    pub const fn empty() -> Self {
+        Suppressions { allow: Vec::new() }
+    }
+
+    pub(crate) fn apply(&self, doc: &Value, flow: &flow::Flow, diags: &mut Vec<Diagnostic>) {
+        diags.retain(|d| {
+            d.severity == Severity::Error
+                || !(in_document(doc, d) || self.in_config(flow, d))
+        });
+    }
+
+    fn in_config(&self, flow: &flow::Flow, d: &Diagnostic) -> bool {
+        self.allow.iter().any(|s| {
+            s.code == d.code
+                && match &s.node {
+                    None => true,
+                    Some(name) => flow.processes().iter().any(|p| {
+                        p.nodes.iter().enumerate().any(|(i, n)| {
+                            n.name() == Some(name.as_str())
+                                && within(&d.path, &format!("{}/nodes/{i}", p.kind.pointer_base()))
+                        })
+                    }),
+                }
+        })
+    }
+}
+
+fn within(path: &str, prefix: &str) -> bool {
+    path == prefix || path.starts_with(&format!("{prefix}/"))
+}
+
+/// Does any element on the diagnostic's path allow its code?
+fn in_document(doc: &Value, d: &Diagnostic) -> bool {
+    let mut cur = doc;
+    for tok in flow::pointer::tokens(&d.path) {
+        let next = match cur {
+            Value::Object(m) => m.get(tok.as_str()),
+            Value::Array(a) => tok.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        };
+        let Some(next) = next else { break };
+        if let Some(allow) = next.get(ALLOW_KEY).and_then(Value::as_array) {
+            if allow.iter().any(|c| c.as_str() == Some(d.code.as_str())) {
+                return true;
+            }
+        }
+        cur = next;
+    }
+    false
+}
