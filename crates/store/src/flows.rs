@@ -16,7 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::sql::{contains_pattern, count_arg, fold, from_json, to_json, write_error, Arg, Ts};
+use crate::sql::{
+    contains_pattern, count_arg, fold, from_json, retries_exhausted, to_json, write_error, Arg, Ts,
+    RETRIES,
+};
 use crate::{Backend, Store, StoreError};
 
 /// A flow and its draft.
@@ -178,10 +181,6 @@ impl VersionRow {
 }
 
 const VERSION_COLUMNS: &str = "flow_id, number, document, comment, created_by, created_date";
-
-/// How often a conditional write whose failure could not be explained (the row changed
-/// between the write and the read that explains it) is retried before giving up.
-const RETRIES: usize = 8;
 
 impl Store {
     /// Creates a flow. [`StoreError::NameConflict`] if the org has a flow of this name,
@@ -602,11 +601,4 @@ impl Store {
             Backend::Sqlite => "",
         }
     }
-}
-
-/// A conditional write kept failing without a reason that lasted long enough to report.
-pub(crate) fn retries_exhausted(operation: &str) -> StoreError {
-    StoreError::Database(sqlx::Error::Protocol(format!(
-        "{operation}: the row kept changing; gave up after {RETRIES} attempts"
-    )))
 }

@@ -117,9 +117,9 @@ mod flows;
 mod functions;
 
 pub use auth::{ClientRecord, Org, TokenRecord};
-// pub use entities::EntityRecord;
+pub use entities::EntityRecord;
 pub use flows::{DraftUpdate, FlowFilter, FlowRecord, FlowVersionRecord, PublishRequest};
-// pub use functions::{FunctionRecord, FunctionVersionRecord};
+pub use functions::{FunctionRecord, FunctionVersionRecord};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -244,6 +244,16 @@ impl Store {
             Db::Sqlite { .. } => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// Applies pending migrations. [`Store::connect`] already did; running them again is a
+    /// no-op (each applied migration is recorded with its checksum in `_sqlx_migrations`).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
     }
 
     /// Checks that the database answers (for readiness probes).

@@ -187,6 +187,17 @@ pub(crate) fn count_arg(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// How often a conditional write whose failure could not be explained (the row changed
+/// between the write and the read that explains it) is retried before giving up.
+pub(crate) const RETRIES: usize = 8;
+
+/// A conditional write kept failing without a reason that lasted long enough to report.
+pub(crate) fn retries_exhausted(operation: &str) -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(format!(
+        "{operation}: the row kept changing; gave up after {RETRIES} attempts"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

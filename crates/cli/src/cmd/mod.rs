@@ -6,7 +6,7 @@ pub mod serve;
 
 use anyhow::Context;
 
-/// The catalog to use: the built-in one, or a directory of catalog JSON files.
+/// The catalog to use: the built-in one, overridden by a directory of catalog JSON files.
 pub fn load_catalog(dir: Option<&std::path::Path>) -> anyhow::Result<&'static ::catalog::Catalog> {
     let Some(dir) = dir else {
         return Ok(::catalog::Catalog::builtin());
@@ -19,11 +19,13 @@ pub fn load_catalog(dir: Option<&std::path::Path>) -> anyhow::Result<&'static ::
         if path.extension().and_then(|e| e.to_str()) == Some("json") {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            sources.push((path.display().to_string(), text));
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            sources.push((name, text));
         }
     }
     sources.sort();
-    let cat = ::catalog::Catalog::from_sources(sources)
+    // Files named like built-in ones replace them; other files add activities and events.
+    let cat = ::catalog::Catalog::builtin_with_overrides(sources)
         .map_err(|e| anyhow::anyhow!("invalid catalog in {}: {e}", dir.display()))?;
     // The catalog lives for the whole process, like the built-in one.
     Ok(Box::leak(Box::new(cat)))

@@ -94,9 +94,9 @@ impl PyPool {
             }
         };
         let timeout = f.timeout.min(self.inner.limits.max_timeout);
-        let guard = LiveGuard(self.inner.clone());
+        let mut guard = LiveGuard { inner: self.inner.clone(), armed: true };
         let result = worker.invoke(f, inputs, timeout).await;
-        std::mem::forget(guard);
+        guard.armed = false;
         if worker.is_usable() {
             self.inner.put_idle(worker);
         } else {
@@ -129,11 +129,16 @@ impl PyPool {
 
 /// Counts a worker out of the pool if the call holding it is cancelled (its future dropped),
 /// which also drops, and so kills, the worker.
-struct LiveGuard(Arc<Inner>);
+struct LiveGuard {
+    inner: Arc<Inner>,
+    armed: bool,
+}
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
-        self.0.live.fetch_sub(1, Ordering::SeqCst);
+        if self.armed {
+            self.inner.live.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 

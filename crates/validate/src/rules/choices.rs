@@ -31,10 +31,8 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                 }
             }
             let Some(kind) = input.choices else { continue };
-            for (p, s) in choice_values(&path, value) {
-                if s.contains("{{") {
-                    continue;
-                }
+            for (rel, s) in input.choice_values(value) {
+                let p = format!("{path}{rel}");
                 if cx.opts.resolver.contains(kind, s) == Some(false) {
                     cx.push(
                         crate::Diagnostic::error(
@@ -60,25 +58,4 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
 
 fn is_template(v: &Value) -> bool {
     v.as_str().is_some_and(|s| s.contains("{{"))
-}
-
-/// A choice value is a string id/name, an object with `id` or `name`, or an array of those.
-fn choice_values<'v>(path: &str, v: &'v Value) -> Vec<(String, &'v str)> {
-    match v {
-        Value::String(s) => vec![(path.to_string(), s.as_str())],
-        Value::Object(o) => ["id", "name"]
-            .iter()
-            .find_map(|k| {
-                o.get(*k)
-                    .and_then(Value::as_str)
-                    .map(|s| vec![(format!("{path}/{k}"), s)])
-            })
-            .unwrap_or_default(),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .flat_map(|(i, item)| choice_values(&format!("{path}/{i}"), item))
-            .collect(),
-        _ => Vec::new(),
-    }
 }

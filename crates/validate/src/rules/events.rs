@@ -23,8 +23,22 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             ),
             _ => continue,
         };
-        // Absence and wrong types are the input schema's to report.
+        // Wrong types are the input schema's to report. A subflow's start node has no
+        // trigger binding; a FLOW's must have one, or nothing can ever start it.
         let Some(name) = value.and_then(|v| v.as_str()) else {
+            if want == EventBinding::Start
+                && value.is_none()
+                && cx.flow.flow_type() == flow::FlowType::Flow
+            {
+                cx.push(
+                    crate::Diagnostic::error(
+                        &format!("{at}/properties/flowType"),
+                        "MISSING_EVENT_BINDING",
+                        "The start node of a FLOW must bind a start event in properties.flowType (eventSourceName, eventClassificationName, eventSpecificationName).",
+                    )
+                    .with_hint("for inbound telephony: {\"eventSourceName\": \"WebexContactCenter\", \"eventClassificationName\": \"VoiceInteractions\", \"eventSpecificationName\": \"ContactStartWorkflow\"}"),
+                );
+            }
             continue;
         };
         match cx.v.catalog.event(name) {

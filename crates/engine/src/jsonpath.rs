@@ -1,0 +1,238 @@
+//! A small JSONPath: what `parse`, `http-request` parse settings, function output mappings
+//! and the `jsonpath` filter use to pick values out of a JSON document.
+//!
+//! Supported: `$` (optional: `customer.id` means `$.customer.id`), `.name`, `['name']` /
+//! `["name"]`, `[3]`, `[-1]` (from the end), `*` / `[*]` (every member or item) and `..name`
+//! (recursive descent). A path without `*` or `..` is *definite* and selects at most one
+//! value; an indefinite path selects an array of every match. Filters (`[?()]`), slices and
+//! unions are not supported and are reported as malformed, never silently mis-read.
+
+use minijinja::value::ValueKind;
+use minijinja::Value;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Seg {
+    Child(String),
+    Index(i64),
+    Wildcard,
+    Descend(String),
+}
+
+/// A parsed path, reusable across documents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonPath {
+    segs: Vec<Seg>,
+    definite: bool,
+}
+
+impl JsonPath {
+    /// Parses a path; `Err` explains what is malformed.
+    pub fn parse(src: &str) -> Result<JsonPath, String> {
+        let s = src.trim();
+        if s.is_empty() {
+            return Err("the path is empty".to_owned());
+        }
+        let chars: Vec<char> = s.chars().collect();
+        let mut i = 0;
+        let mut segs = Vec::new();
+        if chars[0] == '$' {
+            i = 1;
+        } else {
+            // `customer.id`: an implicit root.
+            let (name, next) = ident(&chars, 0).ok_or_else(|| format!("'{src}' does not start with $ or a name"))?;
+            segs.push(Seg::Child(name));
+            i = next;
+        }
+        while i < chars.len() {
+            match chars[i] {
+                '.' if chars.get(i + 1) == Some(&'.') => {
+                    if chars.get(i + 2) == Some(&'*') {
+                        return Err(format!("'{src}': '..*' is not supported"));
+                    }
+                    let (name, next) = ident(&chars, i + 2).ok_or_else(|| format!("'{src}': expected a name after '..' at {}", i + 2))?;
+                    segs.push(Seg::Descend(name));
+                    i = next;
+                }
+                '.' => {
+                    if chars.get(i + 1) == Some(&'*') {
+                        segs.push(Seg::Wildcard);
+                        i += 2;
+                    } else {
+                        let (name, next) = ident(&chars, i + 1).ok_or_else(|| format!("'{src}': expected a name after '.' at {}", i + 1))?;
+                        segs.push(Seg::Child(name));
+                        i = next;
+                    }
+                }
+                '[' => {
+                    let close = find_close(&chars, i + 1).ok_or_else(|| format!("'{src}': unclosed '[' at {i}"))?;
+                    let inner: String = chars[i + 1..close].iter().collect();
+                    let inner = inner.trim();
+                    if inner == "*" {
+                        segs.push(Seg::Wildcard);
+                    } else if let Some(q) = quoted(inner) {
+                        segs.push(Seg::Child(q));
+                    } else if let Ok(n) = inner.parse::<i64>() {
+                        segs.push(Seg::Index(n));
+                    } else {
+                        return Err(format!("'{src}': unsupported selector [{inner}]"));
+                    }
+                    i = close + 1;
+                }
+                c => return Err(format!("'{src}': unexpected '{c}' at {i}")),
+            }
+        }
+        let definite = segs.iter().all(|s| matches!(s, Seg::Child(_) | Seg::Index(_)));
+        Ok(JsonPath { segs, definite })
+    }
+
+    /// Whether the path selects at most one value.
+    pub fn is_definite(&self) -> bool {
+        self.definite
+    }
+
+    /// What the path selects in `doc`: the value for a definite path, an array of matches
+    /// for an indefinite one, `None` when nothing matches.
+    pub fn select(&self, doc: &Value) -> Option<Value> {
+        let mut current = vec![doc.clone()];
+        for seg in &self.segs {
+            let mut next = Vec::new();
+            for v in &current {
+                match seg {
+                    Seg::Child(name) => {
+                        if let Some(x) = child(v, name) {
+                            next.push(x);
+                        }
+                    }
+                    Seg::Index(n) => {
+                        if let Some(x) = index(v, *n) {
+                            next.push(x);
+                        }
+                    }
+                    Seg::Wildcard => next.extend(members(v)),
+                    Seg::Descend(name) => descend(v, name, &mut next),
+                }
+            }
+            current = next;
+            if current.is_empty() {
+                return None;
+            }
+        }
+        if self.definite {
+            current.into_iter().next()
+        } else {
+            Some(Value::from(current))
+        }
+    }
+}
+
+fn ident(chars: &[char], at: usize) -> Option<(String, usize)> {
+    let mut end = at;
+    while end < chars.len() && (chars[end].is_alphanumeric() || matches!(chars[end], '_' | '-' | '$' | '@')) {
+        end += 1;
+    }
+    (end > at).then(|| (chars[at..end].iter().collect(), end))
+}
+
+fn find_close(chars: &[char], from: usize) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (j, &c) in chars.iter().enumerate().skip(from) {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == ']' => return Some(j),
+            None => {}
+        }
+    }
+    None
+}
+
+fn quoted(s: &str) -> Option<String> {
+    let first = s.chars().next()?;
+    if (first == '\'' || first == '"') && s.len() >= 2 && s.ends_with(first) {
+        Some(s[1..s.len() - 1].to_owned())
+    } else {
+        None
+    }
+}
+
+fn child(v: &Value, name: &str) -> Option<Value> {
+    if v.kind() != ValueKind::Map {
+        return None;
+    }
+    v.get_attr(name).ok().filter(|x| !x.is_undefined())
+}
+
+fn index(v: &Value, n: i64) -> Option<Value> {
+    if v.kind() != ValueKind::Seq {
+        return None;
+    }
+    let len = v.len()? as i64;
+    let i = if n < 0 { len + n } else { n };
+    if i < 0 || i >= len {
+        return None;
+    }
+    v.get_item_by_index(i as usize).ok().filter(|x| !x.is_undefined())
+}
+
+fn members(v: &Value) -> Vec<Value> {
+    match v.kind() {
+        ValueKind::Seq => v.try_iter().map(|it| it.collect()).unwrap_or_default(),
+        ValueKind::Map => v
+            .try_iter()
+            .map(|keys| keys.filter_map(|k| v.get_item(&k).ok()).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn descend(v: &Value, name: &str, out: &mut Vec<Value>) {
+    if let Some(x) = child(v, name) {
+        out.push(x);
+    }
+    for m in members(v) {
+        descend(&m, name, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sel(path: &str, doc: serde_json::Value) -> Option<serde_json::Value> {
+        let p = JsonPath::parse(path).unwrap();
+        p.select(&crate::value::from_json(&doc)).map(|v| crate::value::to_json(&v))
+    }
+
+    #[test]
+    fn definite_paths() {
+        let doc = json!({"customer": {"id": "C1", "tags": ["a", "b"]}, "odd key": 1});
+        assert_eq!(sel("$.customer.id", doc.clone()), Some(json!("C1")));
+        assert_eq!(sel("customer.id", doc.clone()), Some(json!("C1")));
+        assert_eq!(sel("$.customer.tags[1]", doc.clone()), Some(json!("b")));
+        assert_eq!(sel("$.customer.tags[-1]", doc.clone()), Some(json!("b")));
+        assert_eq!(sel("$['odd key']", doc.clone()), Some(json!(1)));
+        assert_eq!(sel("$", doc.clone()), Some(doc.clone()));
+        assert_eq!(sel("$.customer.missing", doc.clone()), None);
+        assert_eq!(sel("$.customer.tags[5]", doc), None);
+    }
+
+    #[test]
+    fn indefinite_paths_select_arrays() {
+        let doc = json!({"items": [{"sku": "A"}, {"sku": "B"}, {"x": 1}]});
+        assert_eq!(sel("$.items[*].sku", doc.clone()), Some(json!(["A", "B"])));
+        assert_eq!(sel("$..sku", doc.clone()), Some(json!(["A", "B"])));
+        assert_eq!(sel("$.items.*.x", doc.clone()), Some(json!([1])));
+        assert_eq!(sel("$..nothing", doc), None);
+    }
+
+    #[test]
+    fn malformed_paths_are_errors() {
+        for bad in ["", "$.a[", "$.a[?(@.x)]", "$.a[1:2]", "$..*", "$a", "#"] {
+            assert!(JsonPath::parse(bad).is_err(), "{bad}");
+        }
+        assert!(JsonPath::parse("$.a.b").unwrap().is_definite());
+        assert!(!JsonPath::parse("$.a[*]").unwrap().is_definite());
+    }
+}

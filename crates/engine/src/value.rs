@@ -1,0 +1,282 @@
+//! Typed values: the six flow variable types, conversions between JSON and the expression
+//! engine's [`Value`], and the few value rules activities share (truthiness, text rendering,
+//! the string form `case` compares).
+//!
+//! Inside the engine every value is a [`minijinja::Value`]: expressions read variables and
+//! node outputs without converting them, and cloning one is a reference-count increment.
+//! JSON appears only at the edges (start variables, commands, checkpoints, traces).
+//!
+//! Type rules (`coerce`): STRING takes anything (numbers and booleans are written out, JSON
+//! is serialized); INTEGER takes integers, integral decimals and numeric strings; DECIMAL
+//! takes numbers and numeric strings; BOOLEAN takes booleans, `"true"`/`"false"` in any case
+//! and 0/1; DATETIME takes RFC 3339 strings (normalized to UTC) and epoch milliseconds; JSON
+//! takes anything, and parses strings that hold JSON. An empty default value (`""`) means the
+//! type's zero: `""`, 0, 0.0, false, and `null` for DATETIME and JSON.
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use flow::VariableType;
+use minijinja::value::ValueKind;
+pub use minijinja::Value;
+
+/// Converts JSON into an engine value (objects keep their key order).
+pub fn from_json(v: &serde_json::Value) -> Value {
+    Value::from_serialize(v)
+}
+
+/// Converts an engine value to JSON. Undefined becomes `null`.
+pub fn to_json(v: &Value) -> serde_json::Value {
+    if v.is_undefined() {
+        return serde_json::Value::Null;
+    }
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// The value a variable starts with: its declared default (a string in the flow document)
+/// converted to its type.
+pub(crate) fn default_value(ty: VariableType, raw: Option<&serde_json::Value>) -> Result<Value, String> {
+    match raw {
+        None | Some(serde_json::Value::Null) => Ok(zero(ty)),
+        Some(serde_json::Value::String(s)) if s.is_empty() => Ok(zero(ty)),
+        Some(v) => coerce(from_json(v), ty),
+    }
+}
+
+/// The zero value of a type, used for an empty default.
+pub(crate) fn zero(ty: VariableType) -> Value {
+    match ty {
+        VariableType::String => Value::from(""),
+        VariableType::Integer => Value::from(0i64),
+        VariableType::Decimal => Value::from(0.0f64),
+        VariableType::Boolean => Value::from(false),
+        VariableType::Datetime | VariableType::Json => Value::from(()),
+    }
+}
+
+/// Converts a value to a variable type; `Err` says why it does not convert.
+pub(crate) fn coerce(v: Value, ty: VariableType) -> Result<Value, String> {
+    let kind = v.kind();
+    let bad = |v: &Value| Err(format!("{} is not a valid {}", describe(v), ty.as_str()));
+    match ty {
+        VariableType::String => Ok(match kind {
+            ValueKind::String => v,
+            _ => Value::from(text(&v)),
+        }),
+        VariableType::Integer => match kind {
+            ValueKind::Number => {
+                if let Some(i) = v.as_i64() {
+                    Ok(Value::from(i))
+                } else {
+                    match f64::try_from(v.clone()) {
+                        Ok(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Value::from(f as i64)),
+                        _ => bad(&v),
+                    }
+                }
+            }
+            ValueKind::String => match v.as_str().map(str::trim).and_then(|s| s.parse::<i64>().ok()) {
+                Some(i) => Ok(Value::from(i)),
+                None => bad(&v),
+            },
+            _ => bad(&v),
+        },
+        VariableType::Decimal => match kind {
+            ValueKind::Number => match f64::try_from(v.clone()) {
+                Ok(f) if f.is_finite() => Ok(Value::from(f)),
+                _ => bad(&v),
+            },
+            ValueKind::String => match v.as_str().map(str::trim).and_then(|s| s.parse::<f64>().ok()) {
+                Some(f) if f.is_finite() => Ok(Value::from(f)),
+                _ => bad(&v),
+            },
+            _ => bad(&v),
+        },
+        VariableType::Boolean => match kind {
+            ValueKind::Bool => Ok(v),
+            ValueKind::String => match v.as_str().map(str::trim) {
+                Some(s) if s.eq_ignore_ascii_case("true") => Ok(Value::from(true)),
+                Some(s) if s.eq_ignore_ascii_case("false") => Ok(Value::from(false)),
+                _ => bad(&v),
+            },
+            ValueKind::Number => match v.as_i64() {
+                Some(0) => Ok(Value::from(false)),
+                Some(1) => Ok(Value::from(true)),
+                _ => bad(&v),
+            },
+            _ => bad(&v),
+        },
+        VariableType::Datetime => match kind {
+            ValueKind::None | ValueKind::Undefined => Ok(Value::from(())),
+            ValueKind::String => match v.as_str().map(str::trim).map(DateTime::parse_from_rfc3339) {
+                Some(Ok(dt)) => Ok(Value::from(format_datetime(dt.with_timezone(&Utc)))),
+                _ => bad(&v),
+            },
+            ValueKind::Number => match v.as_i64().and_then(|ms| Utc.timestamp_millis_opt(ms).single()) {
+                Some(dt) => Ok(Value::from(format_datetime(dt))),
+                None => bad(&v),
+            },
+            _ => bad(&v),
+        },
+        VariableType::Json => match kind {
+            ValueKind::Undefined => Ok(Value::from(())),
+            ValueKind::String => {
+                let s = v.as_str().unwrap_or_default();
+                match serde_json::from_str::<Value>(s) {
+                    Ok(parsed) => Ok(parsed),
+                    Err(e) => Err(format!("{} is not valid JSON ({e})", describe(&v))),
+                }
+            }
+            _ => Ok(v),
+        },
+    }
+}
+
+/// RFC 3339 in UTC with a `Z`, the one form DATETIME values take (so they compare as
+/// strings in chronological order when the precision is equal).
+pub fn format_datetime(dt: DateTime<Utc>) -> String {
+    dt.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A short description of a value for error messages, never longer than ~60 characters.
+pub(crate) fn describe(v: &Value) -> String {
+    let s = match v.kind() {
+        ValueKind::Undefined => return "an undefined value".to_owned(),
+        ValueKind::None => return "null".to_owned(),
+        ValueKind::String => format!("'{}'", v.as_str().unwrap_or_default()),
+        _ => text(v),
+    };
+    if s.chars().count() > 60 {
+        let cut: String = s.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+/// How a value is written into text (templates, prompts, URLs): strings as they are,
+/// `null` and undefined as nothing, objects and arrays as JSON.
+pub fn text(v: &Value) -> String {
+    match v.kind() {
+        ValueKind::Undefined | ValueKind::None => String::new(),
+        ValueKind::String => v.as_str().unwrap_or_default().to_owned(),
+        ValueKind::Map | ValueKind::Seq | ValueKind::Iterable | ValueKind::Plain => {
+            serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
+        }
+        _ => v.to_string(),
+    }
+}
+
+/// The truth of a condition's result: a string is true when it is "true" in any case, a
+/// number when it is not 0, a boolean is itself, null and undefined are false, and a
+/// collection is true when it is not empty.
+pub(crate) fn truthy(v: &Value) -> bool {
+    match v.kind() {
+        ValueKind::String => v.as_str().is_some_and(|s| s.trim().eq_ignore_ascii_case("true")),
+        ValueKind::Undefined | ValueKind::None => false,
+        _ => v.is_true(),
+    }
+}
+
+/// The string form `case` compares: integral numbers without a fraction (`1.0` is "1"),
+/// booleans as "true"/"false", null as "".
+pub(crate) fn canonical(v: &Value) -> String {
+    if v.kind() == ValueKind::Number && v.as_i64().is_none() {
+        if let Ok(f) = f64::try_from(v.clone()) {
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                return format!("{}", f as i64);
+            }
+        }
+    }
+    text(v)
+}
+
+/// [`canonical`] for a JSON value (an edge's branch value).
+pub(crate) fn canonical_json(v: &serde_json::Value) -> String {
+    canonical(&from_json(v))
+}
+
+/// Builds a map value from `(key, value)` pairs, in order.
+pub(crate) fn map_value<I, K>(pairs: I) -> Value
+where
+    I: IntoIterator<Item = (K, Value)>,
+    K: Into<Value>,
+{
+    Value::from_iter(pairs.into_iter().map(|(k, v)| (k.into(), v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn c(v: serde_json::Value, ty: VariableType) -> Result<serde_json::Value, String> {
+        coerce(from_json(&v), ty).map(|v| to_json(&v))
+    }
+
+    #[test]
+    fn strings_take_anything() {
+        assert_eq!(c(json!(12), VariableType::String), Ok(json!("12")));
+        assert_eq!(c(json!(true), VariableType::String), Ok(json!("true")));
+        assert_eq!(c(json!({"a": 1}), VariableType::String), Ok(json!("{\"a\":1}")));
+        assert_eq!(c(json!(null), VariableType::String), Ok(json!("")));
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(c(json!(" 42 "), VariableType::Integer), Ok(json!(42)));
+        assert_eq!(c(json!(4.0), VariableType::Integer), Ok(json!(4)));
+        assert!(c(json!(4.5), VariableType::Integer).unwrap_err().contains("INTEGER"));
+        assert!(c(json!("abc"), VariableType::Integer).unwrap_err().contains("'abc'"));
+        assert!(c(json!(true), VariableType::Integer).is_err());
+    }
+
+    #[test]
+    fn decimals_and_booleans() {
+        assert_eq!(c(json!("2.5"), VariableType::Decimal), Ok(json!(2.5)));
+        assert_eq!(c(json!(3), VariableType::Decimal), Ok(json!(3.0)));
+        assert_eq!(c(json!("TRUE"), VariableType::Boolean), Ok(json!(true)));
+        assert_eq!(c(json!(0), VariableType::Boolean), Ok(json!(false)));
+        assert!(c(json!("yes"), VariableType::Boolean).is_err());
+    }
+
+    #[test]
+    fn datetimes_normalize_to_utc() {
+        assert_eq!(
+            c(json!("2026-01-15T10:12:00+01:00"), VariableType::Datetime),
+            Ok(json!("2026-01-15T09:12:00Z"))
+        );
+        assert_eq!(c(json!(0), VariableType::Datetime), Ok(json!("1970-01-01T00:00:00Z")));
+        assert!(c(json!("tomorrow"), VariableType::Datetime).is_err());
+    }
+
+    #[test]
+    fn json_parses_strings() {
+        assert_eq!(c(json!("{\"a\":[1,2]}"), VariableType::Json), Ok(json!({"a": [1, 2]})));
+        assert_eq!(c(json!({"b": 1}), VariableType::Json), Ok(json!({"b": 1})));
+        assert!(c(json!("{oops"), VariableType::Json).is_err());
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(to_json(&default_value(VariableType::Integer, Some(&json!(""))).unwrap()), json!(0));
+        assert_eq!(to_json(&default_value(VariableType::Json, None).unwrap()), json!(null));
+        assert_eq!(to_json(&default_value(VariableType::Boolean, Some(&json!("true"))).unwrap()), json!(true));
+    }
+
+    #[test]
+    fn truthiness_and_canonical_forms() {
+        assert!(truthy(&Value::from("True")));
+        assert!(!truthy(&Value::from("yes")));
+        assert!(truthy(&Value::from(2)));
+        assert!(!truthy(&Value::from(0.0)));
+        assert!(!truthy(&Value::from(())));
+        assert_eq!(canonical(&Value::from(1.0)), "1");
+        assert_eq!(canonical(&Value::from(1.5)), "1.5");
+        assert_eq!(canonical_json(&json!(true)), "true");
+        assert_eq!(text(&Value::from(())), "");
+    }
+
+    #[test]
+    fn map_values_keep_order() {
+        let m = map_value([("b", Value::from(1)), ("a", Value::from(2))]);
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"b":1,"a":2}"#);
+    }
+}
