@@ -111,6 +111,12 @@ impl From<store::StoreError> for ApiError {
             S::Locked { by } => ApiError::Locked(format!(
                 "The resource is locked by {by}; ask them to unlock it, or unlock it yourself when they are done."
             )),
+            S::AlreadyExists { id } => {
+                ApiError::Conflict(format!("A resource with id '{id}' already exists."))
+            }
+            S::UnknownOrg { org_id } => {
+                ApiError::NotFound(format!("Organization '{org_id}' does not exist."))
+            }
             other => ApiError::internal(other),
         }
     }

@@ -5,6 +5,7 @@
 //! (or a failed remote call), 2 usage error or unreadable input.
 
 mod cmd;
+mod config;
 mod render;
 
 use std::process::ExitCode;
@@ -33,6 +34,12 @@ enum Command {
     /// Browse the activity catalog and event specifications.
     #[command(subcommand)]
     Catalog(cmd::catalog::CatalogCommand),
+    /// Issue bearer tokens straight into the server's database.
+    #[command(subcommand)]
+    Token(cmd::admin::TokenCommand),
+    /// Register OAuth clients (for POST /v1/access_token).
+    #[command(subcommand)]
+    Client(cmd::admin::ClientCommand),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +48,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Flow(c) => cmd::flow::run(c),
         Command::Catalog(c) => cmd::catalog::run(c),
+        Command::Token(c) => cmd::admin::token(c),
+        Command::Client(c) => cmd::admin::client(c),
     };
     match result {
         Ok(code) => code,

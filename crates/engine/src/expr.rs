@@ -247,6 +247,14 @@ impl Expr {
         &self.source
     }
 
+    /// The text of a literal string.
+    pub(crate) fn literal_str(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Literal(v) => v.as_str(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn is_literal(&self) -> bool {
         matches!(self.kind, Kind::Literal(_))
     }

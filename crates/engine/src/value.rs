@@ -10,8 +10,9 @@
 //! is serialized); INTEGER takes integers, integral decimals and numeric strings; DECIMAL
 //! takes numbers and numeric strings; BOOLEAN takes booleans, `"true"`/`"false"` in any case
 //! and 0/1; DATETIME takes RFC 3339 strings (normalized to UTC) and epoch milliseconds; JSON
-//! takes anything, and parses strings that hold JSON. An empty default value (`""`) means the
-//! type's zero: `""`, 0, 0.0, false, and `null` for DATETIME and JSON.
+//! takes anything, and parses strings that hold JSON (other strings stay strings). An empty
+//! default value (`""`) means the type's zero: `""`, 0, 0.0, false, and `null` for DATETIME
+//! and JSON.
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use flow::VariableType;
@@ -117,13 +118,8 @@ pub(crate) fn coerce(v: Value, ty: VariableType) -> Result<Value, String> {
         },
         VariableType::Json => match kind {
             ValueKind::Undefined => Ok(Value::from(())),
-            ValueKind::String => {
-                let s = v.as_str().unwrap_or_default();
-                match serde_json::from_str::<Value>(s) {
-                    Ok(parsed) => Ok(parsed),
-                    Err(e) => Err(format!("{} is not valid JSON ({e})", describe(&v))),
-                }
-            }
+            // Text holding JSON is parsed; any other text is a JSON string.
+            ValueKind::String => Ok(serde_json::from_str::<Value>(v.as_str().unwrap_or_default()).unwrap_or(v)),
             _ => Ok(v),
         },
     }
@@ -251,7 +247,7 @@ mod tests {
     fn json_parses_strings() {
         assert_eq!(c(json!("{\"a\":[1,2]}"), VariableType::Json), Ok(json!({"a": [1, 2]})));
         assert_eq!(c(json!({"b": 1}), VariableType::Json), Ok(json!({"b": 1})));
-        assert!(c(json!("{oops"), VariableType::Json).is_err());
+        assert_eq!(c(json!("{oops"), VariableType::Json), Ok(json!("{oops")));
     }
 
     #[test]

@@ -48,7 +48,7 @@ use std::time::Duration;
 
 pub use error::FunctionError;
 pub use js::{BytecodeCache, JsEngine};
-pub use py::{resolve_python, PythonWorker};
+pub use py::{resolve_python, Python, PythonWorker};
 
 /// The language a function is written in. Serialised as `"js"` or `"py"`, as in the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -161,9 +161,8 @@ impl Store {
     /// Stores a token (by hash). [`StoreError::UnknownOrg`] if its org does not exist.
     pub async fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         let scopes = to_json(&t.scopes)?;
-        let sql = format!(
-            "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        );
+        let sql =
+            format!("INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
         writer!(self, |pool| sqlx::query(&sql)
             .bind(&t.token_hash)
             .bind(&t.org_id)

@@ -12,7 +12,7 @@
 //! the same SQL text (sqlx-sqlite accepts `$1` placeholders), each operation is written once
 //! and compiled for both by the `reader!`/`writer!`/`transaction!` macros below, and one test
 //! suite (`tests/it`) runs every test on both. What genuinely differs — timestamp encoding,
-//! constraint-violation classification — lives in [`sql`](crate::sql); the schemas live in
+//! constraint-violation classification — lives in `sql.rs`; the schemas live in
 //! `migrations/{sqlite,postgres}`, applied by `sqlx::migrate!` on every connect (idempotent).
 //! Queries are runtime-checked (`query`, `query_as` + `FromRow`), so a fresh clone builds
 //! without a database.
@@ -22,8 +22,9 @@
 //! - Optimistic locking (a draft's `version`) and edit locks are checked in the same statement
 //!   that writes: `UPDATE ... WHERE version = $expected AND (locked_by IS NULL OR ...)`.
 //!   Only when nothing matched does a second read explain why.
-//! - Publishing starts with an `UPDATE` of the parent row, so concurrent publishers of one
-//!   flow queue on its row lock (PostgreSQL) and numbering has no gaps or duplicates.
+//! - Publishing is one transaction that first locks the parent row (`SELECT ... FOR UPDATE`
+//!   on PostgreSQL; on SQLite `BEGIN IMMEDIATE` already holds the database), so concurrent
+//!   publishers of one flow or function queue and numbering has no gaps or duplicates.
 //! - SQLite gets one writer connection and a pool of read-only readers: writes queue in the
 //!   process instead of spinning on `SQLITE_BUSY`, and readers never block in WAL mode.
 //!   Transactions there start with `BEGIN IMMEDIATE`, so another process holding the file
@@ -258,7 +259,10 @@ impl Store {
 
     /// Checks that the database answers (for readiness probes).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        reader!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()))?;
+        reader!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -94,7 +94,8 @@ impl<'r> Decode<'r, Postgres> for Ts {
 
 /// Serializes a value for a JSON TEXT column.
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode JSON: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode JSON: {e}")))
 }
 
 /// Parses a JSON TEXT column; `what` names the column in the error.
@@ -151,7 +152,11 @@ pub(crate) fn violation(err: &sqlx::Error, table: &str) -> Option<Violation> {
         Some(constraint) => constraint == name_constraint,
         None => db.message().ends_with(&format!("{table}.name")),
     };
-    Some(if is_name { Violation::Name } else { Violation::Key })
+    Some(if is_name {
+        Violation::Name
+    } else {
+        Violation::Key
+    })
 }
 
 /// Turns a failed insert or update of a row of `table` into the user error it stands for:

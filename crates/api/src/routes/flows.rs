@@ -496,7 +496,7 @@ async fn post_dispatch(
     let store = &state.inner.store;
     match action {
         None => {
-            let JsonBody(mut doc) = axum::extract::FromRequest::from_request(req, &state).await?;
+            let JsonBody(mut doc) = <JsonBody as axum::extract::FromRequest<AppState>>::from_request(req, &state).await?;
             strip_server_fields(&mut doc);
             let current = load_flow(&state, &org, id).await?;
             let report = require_valid(&state, &org, &doc).await?;

@@ -40,9 +40,8 @@ pub async fn access_token(
             "The token endpoint takes 'application/x-www-form-urlencoded' bodies.".into(),
         ));
     }
-    let form: TokenForm = axum::extract::Form::<TokenForm>::from_bytes(&body)
-        .map(|axum::extract::Form(f)| f)
-        .map_err(|e| ApiError::BadRequest(format!("Malformed form body: {}", e.body_text())))?;
+    let form: TokenForm = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| ApiError::BadRequest(format!("Malformed form body: {e}")))?;
     let store = &state.inner.store;
     let client_id = form
         .client_id

@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
+pub mod admin;
 pub mod catalog;
 pub mod flow;
 pub mod serve;

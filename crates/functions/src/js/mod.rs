@@ -74,6 +74,11 @@ pub const REALM_MAX_CALLS: u32 = 2_000;
 const COMPILER_MAX_COMPILES: u32 = 256;
 /// The JavaScript stack limit; engine threads are spawned with a larger native stack.
 const MAX_STACK_BYTES: usize = 1 << 20;
+/// Memory allowed on top of [`Limits::memory_bytes`] for what served calls leave in a realm
+/// (about 2 KiB per call: QuickJS keeps each module record until its context is freed).
+const REALM_SLACK_BYTES: usize = 8 << 20;
+/// Source bytes one compiler context may hold before it is replaced.
+const COMPILER_MAX_BYTES: usize = 4 << 20;
 /// Entries kept by the bytecode cache before old ones are evicted.
 const CACHE_CAPACITY: usize = 4_096;
 
@@ -187,7 +192,8 @@ struct Realm {
 /// drop before the runtime.
 struct Js {
     realm: Option<Realm>,
-    compiler: Option<(Context, u32)>,
+    /// The compiler context, with how many modules and source bytes it holds.
+    compiler: Option<(Context, u32, usize)>,
     rt: Runtime,
 }
 
@@ -236,37 +242,54 @@ impl JsEngine {
         let timeout = f.timeout.min(self.limits.max_timeout);
         let inputs = serde_json::to_string(inputs)
             .map_err(|e| FunctionError::Internal(format!("inputs are not serialisable: {e}")))?;
-        self.shared.logs.borrow_mut().clear();
         self.shared.deadline.set(Some(started + timeout));
-        let result = self.invoke_inner(f, &inputs, timeout);
+        let mut retried = false;
+        let result = loop {
+            self.shared.logs.borrow_mut().clear();
+            let (result, aftermath, realm_was_used) = match self.invoke_inner(f, &inputs, timeout) {
+                Ok(triple) => triple,
+                Err(e @ FunctionError::Compile { .. }) => (Err(e), Aftermath::Keep, false),
+                Err(e) => (Err(e), Aftermath::DiscardRuntime, false),
+            };
+            match aftermath {
+                Aftermath::Keep => {}
+                Aftermath::DiscardRealm => {
+                    if let Some(js) = self.js.as_mut() {
+                        js.realm = None;
+                    }
+                }
+                Aftermath::DiscardRuntime => self.js = None,
+            }
+            // Earlier calls' module records live as long as their realm and count against the
+            // runtime's memory limit. A call that runs out of memory on a used realm is run
+            // again on a fresh one: functions have no I/O, so running one twice is invisible
+            // (its logs are those of the second run).
+            let retry = matches!(result, Err(FunctionError::MemoryLimit { .. }))
+                && realm_was_used
+                && !retried
+                && !self.shared.past_deadline();
+            if !retry {
+                break result;
+            }
+            retried = true;
+        };
         self.shared.deadline.set(None);
         let logs = self.shared.logs.borrow_mut().take();
-        let (result, aftermath) = match result {
-            Ok(pair) => pair,
-            Err(e) => (Err(e), Aftermath::DiscardRuntime),
-        };
-        match aftermath {
-            Aftermath::Keep => {}
-            Aftermath::DiscardRealm => {
-                if let Some(js) = self.js.as_mut() {
-                    js.realm = None;
-                }
-            }
-            Aftermath::DiscardRuntime => self.js = None,
-        }
         match result {
             Ok(value) => Ok(Outcome { result: value, logs, duration: started.elapsed() }),
             Err(e) => Err(with_logs(e, logs)),
         }
     }
 
+    /// One attempt at a call: the result, what to do with the realm afterwards, and whether
+    /// the realm had served calls before this one.
     #[allow(clippy::type_complexity)]
     fn invoke_inner(
         &mut self,
         f: &FunctionSource,
         inputs: &str,
         timeout: Duration,
-    ) -> Result<(Result<serde_json::Value, FunctionError>, Aftermath), FunctionError> {
+    ) -> Result<(Result<serde_json::Value, FunctionError>, Aftermath, bool), FunctionError> {
         let bytecode = self.bytecode(f)?;
         let shared = self.shared.clone();
         let js = self.js()?;
@@ -274,6 +297,7 @@ impl JsEngine {
             Some(realm) => realm,
             None => return Err(FunctionError::Internal("JavaScript realm missing".into())),
         };
+        let was_used = realm.calls > 0;
         realm.calls += 1;
         let worn_out = realm.calls >= REALM_MAX_CALLS;
         let (result, mut aftermath) =
@@ -281,7 +305,7 @@ impl JsEngine {
         if worn_out && aftermath == Aftermath::Keep {
             aftermath = Aftermath::DiscardRealm;
         }
-        Ok((result, aftermath))
+        Ok((result, aftermath, was_used))
     }
 
     /// The runtime, created (with its realm) when missing.
@@ -334,9 +358,10 @@ fn new_runtime(limits: &Limits, shared: &Rc<Shared>) -> Result<Js, FunctionError
     let mut js = Js { realm: None, compiler: None, rt };
     let realm = new_realm(&mut js, shared)?;
     js.realm = Some(realm);
-    // The limit covers what a call can allocate on top of the realm and compiler.
+    // The limit covers what a call can allocate on top of the realm and compiler, plus room
+    // for what earlier calls leave in the realm until it is replaced.
     let baseline = usize::try_from(js.rt.memory_usage().malloc_size).unwrap_or(0);
-    js.rt.set_memory_limit(baseline.saturating_add(limits.memory_bytes));
+    js.rt.set_memory_limit(baseline.saturating_add(limits.memory_bytes).saturating_add(REALM_SLACK_BYTES));
     Ok(js)
 }
 
@@ -401,12 +426,12 @@ fn compile(js: &mut Js, name: &str, source: &str) -> Result<Result<Bytecode, Str
         return Ok(Err("the source contains a NUL character".into()));
     }
     let name = name.replace('\0', "?");
-    let (ctx, count) = match js.compiler.take() {
-        Some((ctx, count)) if count < COMPILER_MAX_COMPILES => (ctx, count),
-        _ => (Context::full(&js.rt).map_err(|e| internal("creating a QuickJS compiler context", e))?, 0),
+    let (ctx, count, bytes) = match js.compiler.take() {
+        Some(c) if c.1 < COMPILER_MAX_COMPILES && c.2 < COMPILER_MAX_BYTES => c,
+        _ => (Context::full(&js.rt).map_err(|e| internal("creating a QuickJS compiler context", e))?, 0, 0),
     };
     let out = ctx.with(|ctx| compile_in(&ctx, &name, source));
-    js.compiler = Some((ctx, count + 1));
+    js.compiler = Some((ctx, count + 1, bytes + source.len()));
     out
 }
 
@@ -509,7 +534,8 @@ fn run_call(
             if text.contains("out of memory") {
                 return (Err(FunctionError::MemoryLimit { logs: String::new() }), Aftermath::DiscardRuntime);
             }
-            return (Err(FunctionError::Compile { message: text }), Aftermath::DiscardRealm);
+            // Linking failed before any user code ran: the realm is untouched.
+            return (Err(FunctionError::Compile { message: text }), Aftermath::Keep);
         }
     };
     let ns = match module.namespace() {

@@ -33,6 +33,10 @@ function errorText(e) {
   try {
     stack = typeof e.stack === "string" ? e.stack : "";
   } catch {}
+  stack = stack
+    .split("\n")
+    .filter((line) => !line.includes("switchboard:prelude"))
+    .join("\n");
   // QuickJS puts only the frames in `stack`; V8 (and node) put the header first.
   if (stack.startsWith(head)) return stack.trimEnd();
   return stack ? `${head}\n${stack.trimEnd()}` : head;

@@ -31,7 +31,7 @@
 
 mod worker;
 
-pub use worker::{resolve_python, PythonWorker};
+pub use worker::{resolve_python, Python, PythonWorker};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,7 +49,7 @@ struct Inner {
     size: usize,
     limits: Limits,
     configured: Option<PathBuf>,
-    python: OnceCell<PathBuf>,
+    python: OnceCell<Python>,
     idle: Mutex<Vec<PythonWorker>>,
     /// Workers alive or being started, idle or busy.
     live: AtomicUsize,
@@ -143,7 +143,7 @@ impl Drop for LiveGuard {
 }
 
 impl Inner {
-    async fn python(&self) -> Result<PathBuf, FunctionError> {
+    async fn python(&self) -> Result<Python, FunctionError> {
         self.python
             .get_or_try_init(|| resolve_python(self.configured.as_deref()))
             .await
@@ -164,7 +164,7 @@ impl Inner {
     }
 
     /// Starts replacements in the background until `size` workers are alive again.
-    fn top_up(self: &Arc<Self>, python: &std::path::Path) {
+    fn top_up(self: &Arc<Self>, python: &Python) {
         while self.live.load(Ordering::SeqCst) < self.size {
             self.live.fetch_add(1, Ordering::SeqCst);
             match PythonWorker::spawn(python, &self.limits) {

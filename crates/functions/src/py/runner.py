@@ -306,7 +306,22 @@ def _clean_dir(path):
             pass
 
 
-_HOME = os.getcwd()
+def _private_dir():
+    # The directory emptied after every call: only the one the host made for this worker
+    # (passed as argv[2], named switchboard-py-*, and the current directory), never whatever
+    # directory the runner happens to be started in.
+    try:
+        given = os.path.realpath(sys.argv[2])
+    except IndexError:
+        return None
+    if not os.path.basename(given).startswith("switchboard-py-"):
+        return None
+    if os.path.realpath(os.getcwd()) != given:
+        return None
+    return given
+
+
+_HOME = _private_dir()
 _ENV = dict(os.environ)
 _BUILTINS = dict(builtins.__dict__)
 _PATH = list(sys.path)
@@ -384,15 +399,13 @@ def _call(frame):
     finally:
         _capture.finish()
         sys.stdout, sys.stderr = saved
-        try:
-            if os.getcwd() != _HOME:
-                os.chdir(_HOME)
-        except OSError:
-            recycle = True
-        try:
-            _clean_dir(_HOME)
-        except OSError:
-            recycle = True
+        if _HOME is not None:
+            try:
+                if os.getcwd() != _HOME:
+                    os.chdir(_HOME)
+                _clean_dir(_HOME)
+            except OSError:
+                recycle = True
         _pending_recycle[0] = recycle or _dirty()
 
 

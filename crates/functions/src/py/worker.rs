@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -17,17 +18,53 @@ use crate::logs::LogBuffer;
 use crate::{FunctionError, FunctionSource, Language, Limits, Outcome};
 
 const RUNNER: &str = include_str!("runner.py");
-/// The interpreter is looked up once with the server's own environment; workers then run the
-/// absolute path it reports (which also skips version-manager shims such as pyenv's).
-const PROBE: &str = "import sys; sys.stdout.write(sys.executable + '\\n' + '%d.%d.%d' % sys.version_info[:3])";
+/// Run once with the server's own environment: reports the interpreter's absolute path (which
+/// also skips version-manager shims such as pyenv's) and version, then the runner (read from
+/// stdin) compiled and marshalled, so that workers do not compile it again (~7 ms each).
+const PROBE: &str = "import sys, marshal
+code = marshal.dumps(compile(sys.stdin.read(), 'switchboard-runner.py', 'exec'))
+sys.stdout.buffer.write(('%s\\n%d.%d.%d\\n' % ((sys.executable,) + tuple(sys.version_info[:3]))).encode())
+sys.stdout.buffer.write(code)";
+/// A worker's `-c` program: reads the marshalled runner (a decimal length line, then the
+/// bytes) from stdin and runs it; the protocol then continues on the same pipe.
+const BOOT: &str = "import os, marshal
+def _read(n):
+    b = b''
+    while len(b) < n:
+        c = os.read(0, n - len(b))
+        if not c:
+            raise SystemExit(3)
+        b += c
+    return b
+_h = b''
+while not _h.endswith(b'\\n'):
+    _h += _read(1)
+exec(marshal.loads(_read(int(_h))), {'__name__': '__main__', '__builtins__': __builtins__})";
 const MIN_VERSION: (u32, u32) = (3, 8);
 const WORKER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// A usable Python interpreter, found by [`resolve_python`].
+#[derive(Clone)]
+pub struct Python {
+    /// Absolute path of the interpreter.
+    pub executable: PathBuf,
+    /// `major.minor.micro`.
+    pub version: String,
+    /// The worker runner, compiled by this interpreter and marshalled.
+    runner: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for Python {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Python").field("executable", &self.executable).field("version", &self.version).finish()
+    }
+}
 
 /// Finds the Python interpreter: `configured`, or `python3` on the `PATH`.
 ///
 /// Fails with [`FunctionError::RuntimeUnavailable`] and a message meant for the function's
 /// author when there is none or it is older than 3.8.
-pub async fn resolve_python(configured: Option<&Path>) -> Result<PathBuf, FunctionError> {
+pub async fn resolve_python(configured: Option<&Path>) -> Result<Python, FunctionError> {
     let program = configured.unwrap_or(Path::new("python3"));
     let unavailable = |detail: String| FunctionError::RuntimeUnavailable {
         message: format!(
@@ -35,12 +72,20 @@ pub async fn resolve_python(configured: Option<&Path>) -> Result<PathBuf, Functi
             MIN_VERSION.0, MIN_VERSION.1
         ),
     };
-    let probe = Command::new(program)
-        .args(["-I", "-S", "-c", PROBE])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .output();
+    let probe = async {
+        let mut child = Command::new(program)
+            .args(["-I", "-S", "-B", "-c", PROBE])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A failed write shows up as a failed probe below.
+            let _ = stdin.write_all(RUNNER.as_bytes()).await;
+        }
+        child.wait_with_output().await
+    };
     let out = match tokio::time::timeout(Duration::from_secs(20), probe).await {
         Err(_) => return Err(unavailable(format!("`{}` did not answer within 20 s", program.display()))),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -49,10 +94,11 @@ pub async fn resolve_python(configured: Option<&Path>) -> Result<PathBuf, Functi
         Ok(Err(e)) => return Err(unavailable(format!("`{}` could not be started: {e}", program.display()))),
         Ok(Ok(out)) => out,
     };
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut lines = text.lines();
-    let (executable, version) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
-    if !out.status.success() || version.is_empty() {
+    let mut parts = out.stdout.splitn(3, |b| *b == b'\n');
+    let executable = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+    let version = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+    let runner: Arc<[u8]> = parts.next().unwrap_or_default().into();
+    if !out.status.success() || version.is_empty() || runner.is_empty() {
         return Err(unavailable(format!("`{}` is not a working Python interpreter", program.display())));
     }
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
@@ -60,12 +106,13 @@ pub async fn resolve_python(configured: Option<&Path>) -> Result<PathBuf, Functi
     if (major, minor) < MIN_VERSION {
         return Err(unavailable(format!("`{}` is Python {version}", program.display())));
     }
-    let executable = Path::new(executable);
-    if executable.is_absolute() && executable.exists() {
-        Ok(executable.to_path_buf())
+    let executable = Path::new(&executable);
+    let executable = if executable.is_absolute() && executable.exists() {
+        executable.to_path_buf()
     } else {
-        Ok(program.to_path_buf())
-    }
+        program.to_path_buf()
+    };
+    Ok(Python { executable, version, runner })
 }
 
 #[derive(serde::Serialize)]
@@ -103,6 +150,8 @@ pub struct PythonWorker {
     stdout: BufReader<ChildStdout>,
     /// Source text each key was last sent with (the worker keeps the compiled code).
     known: HashMap<String, String>,
+    /// The marshalled runner, written to stdin with the first request.
+    boot: Option<Vec<u8>>,
     next_id: u64,
     ready: bool,
     usable: bool,
@@ -115,14 +164,15 @@ pub struct PythonWorker {
 impl PythonWorker {
     /// Starts a worker. It does not wait for the interpreter to be ready: the first call's
     /// request waits in the pipe meanwhile, which keeps a cold call as short as possible.
-    pub fn spawn(python: &Path, limits: &Limits) -> Result<Self, FunctionError> {
+    pub fn spawn(python: &Python, limits: &Limits) -> Result<Self, FunctionError> {
         let dir = tempfile::Builder::new()
             .prefix("switchboard-py-")
             .tempdir()
             .map_err(|e| FunctionError::Internal(format!("creating a worker directory: {e}")))?;
-        let mut cmd = Command::new(python);
-        cmd.args(["-I", "-S", "-B", "-u", "-c", RUNNER])
+        let mut cmd = Command::new(&python.executable);
+        cmd.args(["-I", "-S", "-B", "-u", "-c", BOOT])
             .arg(limits.memory_bytes.to_string())
+            .arg(dir.path())
             .env_clear()
             .env("PATH", WORKER_PATH)
             .env("LANG", "C.UTF-8")
@@ -136,12 +186,15 @@ impl PythonWorker {
             .process_group(0)
             .kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| FunctionError::RuntimeUnavailable {
-            message: format!("could not start the Python interpreter `{}`: {e}", python.display()),
+            message: format!("could not start the Python interpreter `{}`: {e}", python.executable.display()),
         })?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(FunctionError::Internal("the worker's pipes are missing".into()));
         };
+        let mut boot = format!("{}\n", python.runner.len()).into_bytes();
+        boot.extend_from_slice(&python.runner);
         Ok(PythonWorker {
+            boot: Some(boot),
             child,
             stdin,
             stdout: BufReader::with_capacity(64 * 1024, stdout),
@@ -191,7 +244,8 @@ impl PythonWorker {
             self.next_id += 1;
             let id = self.next_id;
             let request = Request { id, key: &f.key, source: send_source.then_some(f.source.as_str()), inputs };
-            let mut bytes = serde_json::to_vec(&request)
+            let mut bytes = self.boot.take().unwrap_or_default();
+            serde_json::to_writer(&mut bytes, &request)
                 .map_err(|e| FunctionError::Internal(format!("encoding the request: {e}")))?;
             bytes.push(b'\n');
             match tokio::time::timeout_at(deadline, self.stdin.write_all(&bytes)).await {
@@ -272,7 +326,10 @@ impl PythonWorker {
     }
 
     async fn timed_out(&mut self, timeout: Duration, logs: &mut LogBuffer) -> FunctionError {
-        self.kill().await;
+        // Answer now; the process group is killed and reaped by `kill`, which the pool runs in
+        // the background (and dropping the worker kills the process in any case).
+        self.usable = false;
+        let _ = self.child.start_kill();
         FunctionError::Timeout { after: timeout, logs: logs.take() }
     }
 

@@ -1,0 +1,1 @@
+//! The async host: both languages behind one `invoke`, concurrency, and isolation of failures.

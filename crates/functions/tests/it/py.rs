@@ -1,0 +1,1 @@
+//! Python: the conformance table, then the isolation and limit tests.
