@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use catalog::ActivityDef;
 use flow::VariableType;
-use minijinja::Value;
 use serde_json::Value as Json;
 
 use crate::expr::{Binding, Expr, Namespace};
@@ -57,14 +56,6 @@ pub(crate) enum Input {
 }
 
 impl Input {
-    pub(crate) fn is_literal(&self) -> bool {
-        match self {
-            Input::Expr(e) => e.is_literal(),
-            Input::List(l) => l.iter().all(Input::is_literal),
-            Input::Map(m) => m.iter().all(|(_, i)| i.is_literal()),
-        }
-    }
-
     pub(crate) fn is_secure(&self, secure_globals: &[String]) -> bool {
         match self {
             Input::Expr(e) => e.is_secure(secure_globals),
@@ -86,19 +77,10 @@ pub(crate) enum Target {
     Global(Arc<str>),
 }
 
-impl Target {
-    pub(crate) fn name(&self) -> &str {
-        match self {
-            Target::Var { name, .. } | Target::Global(name) => name,
-        }
-    }
-}
-
 /// One `parseSettings` entry: a JSON path and the variable it fills.
 #[derive(Debug)]
 pub(crate) struct ParseSetting {
     pub target: Target,
-    pub source: String,
     /// `Err`: a malformed path, reported when the node runs (INVALID_PATH).
     pub path: Result<JsonPath, String>,
 }
@@ -106,7 +88,6 @@ pub(crate) struct ParseSetting {
 /// Compile-time access to one node.
 pub(crate) struct CompileCx<'a> {
     pub node: &'a flow::Node,
-    pub name: &'a str,
     pub def: &'a ActivityDef,
     ns: &'a NodeNs<'a>,
     pub exits: &'a Exits,
@@ -117,10 +98,9 @@ pub(crate) struct CompileCx<'a> {
 }
 
 impl<'a> CompileCx<'a> {
-    pub(crate) fn new(node: &'a flow::Node, name: &'a str, def: &'a ActivityDef, ns: &'a NodeNs<'a>, exits: &'a Exits) -> Self {
+    pub(crate) fn new(node: &'a flow::Node, def: &'a ActivityDef, ns: &'a NodeNs<'a>, exits: &'a Exits) -> Self {
         CompileCx {
             node,
-            name,
             def,
             ns,
             exits,
@@ -239,7 +219,6 @@ impl<'a> CompileCx<'a> {
                     .ok_or_else(|| format!("{input}: every entry needs pathExpression"))?;
                 Ok(ParseSetting {
                     target: self.target(var),
-                    source: path.to_owned(),
                     path: JsonPath::parse(path),
                 })
             })
@@ -259,10 +238,4 @@ impl<'a> CompileCx<'a> {
             })
             .collect()
     }
-}
-
-/// Converts a literal JSON value to an engine value (for tests of activities).
-#[cfg(test)]
-pub(crate) fn lit(v: &Json) -> Value {
-    crate::value::from_json(v)
 }

@@ -532,7 +532,6 @@ impl<'e> Runner<'e> {
                 ($node:expr, $trigger:expr) => {
                     Cx {
                         now: self.now,
-                        program: &program,
                         node: program.node($node),
                         scope: &mut *scope,
                         task: &mut *state,
@@ -645,7 +644,7 @@ impl<'e> Runner<'e> {
                 Outcome::Target(p, target) => {
                     let (port, next) = match target {
                         Some(t) => (p, Some(t)),
-                        None => (flow::DEFAULT_PORT, nd.exits.default()),
+                        None => (flow::DEFAULT_PORT, nd.exits.default_target()),
                     };
                     rec(self, Phase::Completed, Some(port), next, capture, None);
                     match next {
@@ -656,8 +655,15 @@ impl<'e> Runner<'e> {
                         },
                     }
                 }
-                Outcome::Fail(_) => {
-                    let Some(error) = failed else { continue };
+                Outcome::Fail(f) => {
+                    let error = failed.unwrap_or_else(|| FlowError {
+                        code: f.code.to_string(),
+                        message: f.message,
+                        flow: program.name.to_string(),
+                        node: nd.name.to_string(),
+                        activity: nd.activity_name.to_string(),
+                        at: self.now,
+                    });
                     let budget = error.code == BUDGET_CODE;
                     let handled = if budget { None } else { nd.error_port.as_deref().and_then(|p| nd.exits.port(p).map(|n| (p, n))) };
                     match handled {
@@ -700,7 +706,10 @@ impl<'e> Runner<'e> {
                 }
                 Outcome::Call(call) => {
                     let Some(start) = call.program.start else {
-                        continue;
+                        return Err(EngineError::CorruptState {
+                            key: call.program.key.clone(),
+                            message: "a subflow without a start node was called".to_owned(),
+                        });
                     };
                     rec(self, Phase::Waiting, None, None, capture, None);
                     if let Some(f) = thread.stack.last_mut() {

@@ -33,8 +33,8 @@ impl JsonPath {
             return Err("the path is empty".to_owned());
         }
         let chars: Vec<char> = s.chars().collect();
-        let mut i = 0;
         let mut segs = Vec::new();
+        let mut i;
         if chars[0] == '$' {
             i = 1;
         } else {

@@ -126,7 +126,7 @@ impl Exits {
         self.branches.iter().filter(move |b| *b.port == *port)
     }
 
-    pub fn default(&self) -> Option<u32> {
+    pub fn default_target(&self) -> Option<u32> {
         self.exact(flow::DEFAULT_PORT)
     }
 }
@@ -135,8 +135,6 @@ impl Exits {
 pub(crate) struct Node {
     pub name: Arc<str>,
     pub activity_name: Arc<str>,
-    pub group: Group,
-    pub process: ProcessKind,
     pub activity: Activity,
     pub exits: Exits,
     /// The activity's error port, if it has one.
@@ -228,11 +226,6 @@ impl Program {
         self.handlers.iter().find(|(e, _)| e == event).map(|(_, n)| *n)
     }
 
-    /// A node index by name (main process first).
-    pub(crate) fn find(&self, name: &str) -> Option<u32> {
-        self.nodes.iter().position(|n| *n.name == *name).map(|i| i as u32)
-    }
-
     /// The variables with their defaults, as a fresh scope.
     pub(crate) fn fresh_vars(&self) -> crate::state::Vars {
         crate::state::Vars::from_pairs(self.vars.iter().map(|v| (v.name.clone(), v.default.clone())))
@@ -305,7 +298,7 @@ fn compile(f: &flow::Flow, catalog: &Catalog, key: ProgramKey) -> Result<Program
             names: &names,
             referenced: &referenced,
         };
-        let mut cx = CompileCx::new(n, name, def, &ns, &exits);
+        let mut cx = CompileCx::new(n, def, &ns, &exits);
         let activity = Activity::compile(activity_name, &mut cx)
             .unwrap_or_else(|| Err(format!("activity '{activity_name}' has no implementation in the engine")))
             .map_err(|m| err(name, m))?;
@@ -321,8 +314,6 @@ fn compile(f: &flow::Flow, catalog: &Catalog, key: ProgramKey) -> Result<Program
         nodes.push(Node {
             name: name.clone(),
             activity_name: Arc::from(activity_name),
-            group: def.group,
-            process: *kind,
             activity,
             exits,
             error_port: def.error_ports().next().map(|p| Box::from(p.name.as_str())),

@@ -83,7 +83,6 @@ impl Outcome {
 /// Everything an activity may touch while it runs.
 pub(crate) struct Cx<'a> {
     pub now: DateTime<Utc>,
-    pub program: &'a Arc<Program>,
     pub node: &'a Node,
     /// The running flow instance's variables and kept outputs.
     pub scope: &'a mut Scope,
@@ -266,6 +265,11 @@ impl<'a> Cx<'a> {
     /// A uniformly random number in `0..n`.
     pub(crate) fn random_below(&mut self, n: u64) -> u64 {
         crate::rng::below(&mut self.task.rng, n)
+    }
+
+    /// A failure reported from outside (a reply), with this node named.
+    pub(crate) fn failure_with(&self, f: Failure) -> Outcome {
+        Outcome::Fail(Failure::new(f.code, format!("Node '{}': {}", self.node.name, f.message)))
     }
 
     /// A failure naming this node.

@@ -152,6 +152,7 @@ pub(crate) fn describe(v: &Value) -> String {
 pub fn text(v: &Value) -> String {
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => String::new(),
+        ValueKind::Bool => if v.is_true() { "true" } else { "false" }.to_owned(),
         ValueKind::String => v.as_str().unwrap_or_default().to_owned(),
         ValueKind::Map | ValueKind::Seq | ValueKind::Iterable | ValueKind::Plain => {
             serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
@@ -174,11 +175,9 @@ pub(crate) fn truthy(v: &Value) -> bool {
 /// The string form `case` compares: integral numbers without a fraction (`1.0` is "1"),
 /// booleans as "true"/"false", null as "".
 pub(crate) fn canonical(v: &Value) -> String {
-    if v.kind() == ValueKind::Number && v.as_i64().is_none() {
-        if let Ok(f) = f64::try_from(v.clone()) {
-            if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                return format!("{}", f as i64);
-            }
+    if v.kind() == ValueKind::Number {
+        if let Some(i) = v.as_i64() {
+            return i.to_string();
         }
     }
     text(v)

@@ -4,18 +4,18 @@
 use super::Ctx;
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    for (_, _, n, at) in cx.all_nodes() {
+    for (kind, i, n, at) in cx.all_nodes() {
         let Some(def) = cx.activity(n) else { continue };
         let Some(schema) = cx.v.schemas.get(&def.activity_name) else {
             continue;
         };
-        let base = format!("{at}/properties");
-        let Some(props) = flow_value(cx.doc, &base) else {
+        let Some(props) = cx.raw_properties(kind, i) else {
             continue;
         };
         if schema.is_valid(props) {
             continue;
         }
+        let base = format!("{at}/properties");
         for err in schema.iter_errors(props) {
             let inner = err.instance_path.to_string();
             let mut path = format!("{base}{inner}");
@@ -39,8 +39,4 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             cx.error(path, "INVALID_INPUT", message);
         }
     }
-}
-
-pub(super) fn flow_value<'v>(doc: &'v serde_json::Value, pointer: &str) -> Option<&'v serde_json::Value> {
-    doc.pointer(pointer)
 }

@@ -58,8 +58,8 @@ impl<'a> Ctx<'a> {
         let catalog: &'a catalog::Catalog = self.v.catalog;
         node.activity_name().and_then(|n| catalog.activity(n))
     }
-    /// Iterate nodes of both processes with their pointer.
-    pub fn all_nodes(&self) -> Vec<(ProcessKind, usize, &'a Node, String)> {
+    /// Iterate nodes of both processes with their pointer (formatted only when used).
+    pub fn all_nodes(&self) -> Vec<(ProcessKind, usize, &'a Node, NodeAt)> {
         let flow: &'a Flow = self.flow;
         flow.processes()
             .into_iter()
@@ -67,10 +67,33 @@ impl<'a> Ctx<'a> {
                 p.nodes
                     .iter()
                     .enumerate()
-                    .map(move |(i, n)| (p.kind, i, n, node_ptr(p.kind, i)))
+                    .map(move |(i, n)| (p.kind, i, n, NodeAt(p.kind, i)))
             })
             .collect()
     }
+
+    /// The raw `properties` value of a node, for schema checks.
+    pub fn raw_properties(&self, kind: ProcessKind, i: usize) -> Option<&'a Value> {
+        let doc: &'a Value = self.doc;
+        let nodes = match kind {
+            ProcessKind::Main => doc.get("nodes"),
+            ProcessKind::Event => doc.get("eventFlows").and_then(|e| e.get("nodes")),
+        };
+        nodes.and_then(|n| n.get(i)).and_then(|n| n.get("properties"))
+    }
+}
+
+/// A node's JSON Pointer, formatted lazily: most nodes never need it.
+#[derive(Clone, Copy)]
+pub struct NodeAt(pub ProcessKind, pub usize);
+
+impl std::fmt::Display for NodeAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/nodes/{}", self.0.pointer_base(), self.1)
+    }
+}
+
+impl Ctx<'_> {
 }
 
 pub fn node_ptr(kind: ProcessKind, i: usize) -> String {

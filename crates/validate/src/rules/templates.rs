@@ -5,6 +5,7 @@
 //! "used" is the set of names these templates and variable-target inputs mention.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 
 use catalog::ChoicesKind;
 use flow::{ActivityType, Node};
@@ -27,24 +28,30 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
     }
     let mut used: HashSet<String> = HashSet::new();
     let mut strings: Vec<(String, &str)> = Vec::new();
+    let mut buf = String::new();
+    let interesting = |s: &str| s.contains("{{") || s.contains("{%") || declared.contains(s);
     for p in cx.flow.processes() {
         for (i, n) in p.nodes.iter().enumerate() {
             if let Some(props) = n.inputs() {
-                let base = format!("{}/nodes/{i}/properties", p.kind.pointer_base());
+                buf.clear();
+                let _ = write!(buf, "{}/nodes/{i}/properties", p.kind.pointer_base());
                 for (k, v) in props {
-                    collect(&format!("{base}/{}", flow::pointer::escape(k)), v, &mut strings);
+                    collect(&mut buf, k, v, &interesting, &mut strings);
                 }
             }
         }
         for (i, e) in p.edges.iter().enumerate() {
             if let Some(props) = e.properties.get() {
-                let base = format!("{}/edges/{i}/properties", p.kind.pointer_base());
+                buf.clear();
+                let _ = write!(buf, "{}/edges/{i}/properties", p.kind.pointer_base());
                 for (k, v) in props {
-                    collect(&format!("{base}/{}", flow::pointer::escape(k)), v, &mut strings);
+                    collect(&mut buf, k, v, &interesting, &mut strings);
                 }
             }
         }
     }
+    // Identical expressions (common: `{{NewContact.ANI}}`) are compiled once per call.
+    let mut compiled: HashMap<&str, Result<Vec<String>, String>> = HashMap::new();
     for (path, s) in strings {
         if declared.contains(s) {
             // A variable named as a target (set-variable, parse, output mappings).
@@ -53,19 +60,24 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
         if !s.contains("{{") && !s.contains("{%") {
             continue;
         }
-        let tmpl = match cx.v.templates.template_from_str(s) {
-            Ok(t) => t,
-            Err(e) => {
-                cx.error(
-                    path,
-                    "INVALID_EXPRESSION",
-                    format!("Expression '{s}' does not compile: {}.", e.detail().unwrap_or("syntax error")),
-                );
+        let analysis = compiled.entry(s).or_insert_with(|| {
+            match cx.v.templates.template_from_str(s) {
+                Ok(t) => {
+                    let mut refs: Vec<String> = t.undeclared_variables(true).into_iter().collect();
+                    refs.sort();
+                    Ok(refs)
+                }
+                Err(e) => Err(e.detail().unwrap_or("syntax error").to_string()),
+            }
+        });
+        let refs = match analysis {
+            Ok(refs) => refs.clone(),
+            Err(detail) => {
+                let msg = format!("Expression '{s}' does not compile: {detail}.");
+                cx.error(path, "INVALID_EXPRESSION", msg);
                 continue;
             }
         };
-        let mut refs: Vec<String> = tmpl.undeclared_variables(true).into_iter().collect();
-        refs.sort();
         for r in refs {
             let mut parts = r.splitn(3, '.');
             let root = parts.next().unwrap_or_default();
@@ -140,19 +152,31 @@ fn node_outputs(cx: &Ctx<'_>, node: &Node) -> Option<Vec<String>> {
     Some(out)
 }
 
-fn collect<'v>(path: &str, v: &'v Value, out: &mut Vec<(String, &'v str)>) {
+/// Walk a property value, keeping the strings `keep` selects with their pointer. One
+/// buffer holds the current pointer; it is copied only for the strings kept.
+fn collect<'v>(
+    buf: &mut String,
+    key: &str,
+    v: &'v Value,
+    keep: &dyn Fn(&str) -> bool,
+    out: &mut Vec<(String, &'v str)>,
+) {
+    let len = buf.len();
+    buf.push('/');
+    buf.push_str(&flow::pointer::escape(key));
     match v {
-        Value::String(s) => out.push((path.to_string(), s)),
+        Value::String(s) if keep(s) => out.push((buf.clone(), s)),
         Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
-                collect(&format!("{path}/{i}"), x, out);
+                collect(buf, &i.to_string(), x, keep, out);
             }
         }
         Value::Object(o) => {
             for (k, x) in o {
-                collect(&format!("{path}/{}", flow::pointer::escape(k)), x, out);
+                collect(buf, k, x, keep, out);
             }
         }
         _ => {}
     }
+    buf.truncate(len);
 }

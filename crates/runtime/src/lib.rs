@@ -1,1 +1,0 @@
-//! switchboard-runtime (placeholder until implemented).
