@@ -9,7 +9,11 @@ fuzz_target!(|data: &[u8]| {
     let v = Validator::new(switchboard_catalog::Catalog::builtin());
     for mode in [Mode::Lenient, Mode::Strict] {
         let opts = Options { mode, ..Options::default() };
-        if let Ok((value, flow, report)) = v.validate_slice(data, &opts) {
+        if let Ok((flow, report)) = v.validate_slice(data, &opts) {
+            let value: serde_json::Value = match serde_json::from_slice(data) {
+                Ok(v) => v,
+                Err(_) => continue,
+            };
             if let Ok(text) = std::str::from_utf8(data) {
                 for d in &report.diagnostics {
                     let _ = switchboard_flow::locate::locate(text, &d.path);

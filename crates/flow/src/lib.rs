@@ -13,12 +13,13 @@ pub mod graph;
 pub mod locate;
 mod model;
 mod parse;
+mod record;
 pub mod patch;
 pub mod pointer;
 
 pub use field::Field;
 pub use model::*;
-pub use parse::{parse, parse_slice, ParseError, ShapeError};
+pub use parse::{parse, parse_bytes, parse_slice, ParseError, Parsed, ShapeError};
 pub use patch::{apply_patch, FlowPatch};
 
 /// Port aliases normalized before port checks: `done -> out`, `defaultBranch -> default`.

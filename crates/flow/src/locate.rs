@@ -86,6 +86,37 @@ pub fn locate(text: &str, pointer: &str) -> Span {
     }
 }
 
+/// The keys of the top-level object, in document order (empty if it is not an object).
+pub fn top_level_keys(bytes: &[u8]) -> Vec<String> {
+    let mut s = Scanner { b: bytes, i: 0 };
+    let mut keys = Vec::new();
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return keys;
+    }
+    s.i += 1;
+    loop {
+        s.ws();
+        if s.peek() != Some(b'"') {
+            break;
+        }
+        match s.string() {
+            Some(k) => keys.push(k),
+            None => break,
+        }
+        s.ws();
+        s.i += 1; // ':'
+        s.i = s.clone().skip_value();
+        s.ws();
+        if s.peek() == Some(b',') {
+            s.i += 1;
+        } else {
+            break;
+        }
+    }
+    keys
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::field::Field;
+use crate::record::record;
 
 /// Keys the server owns: set by the server on every write, ignored when a client sends them.
 pub const SERVER_FIELDS: &[&str] = &[
@@ -25,38 +26,23 @@ pub const SERVER_FIELDS: &[&str] = &[
 /// Unknown keys, kept in document order.
 pub type Extra = IndexMap<String, Value>;
 
-/// A whole flow document (top-level fields of the guide's table plus server fields).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Flow {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub org_id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub name: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub flow_type: Field<FlowType>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub contact_type: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub description: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub version: Field<i64>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub status: Field<FlowStatus>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub nodes: Field<Vec<Node>>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub edges: Field<Vec<Edge>>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub variables: Field<Vec<Variable>>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub event_flows: Field<EventFlows>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub preferences: Field<Vec<Preference>>,
-    #[serde(flatten)]
-    pub extra: Extra,
+record! {
+    /// A whole flow document (top-level fields of the guide's table plus server fields).
+    pub struct Flow {
+        "id" => id: String,
+        "orgId" => org_id: String,
+        "name" => name: String,
+        "flowType" => flow_type: FlowType,
+        "contactType" => contact_type: String,
+        "description" => description: String,
+        "version" => version: i64,
+        "status" => status: FlowStatus,
+        "nodes" => nodes: Vec<Node>,
+        "edges" => edges: Vec<Edge>,
+        "variables" => variables: Vec<Variable>,
+        "eventFlows" => event_flows: EventFlows,
+        "preferences" => preferences: Vec<Preference>,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,20 +68,14 @@ pub enum FlowStatus {
     Published,
 }
 
-/// One activity instance.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Node {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub name: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub activity_type: Field<ActivityType>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub properties: Field<Properties>,
-    #[serde(flatten)]
-    pub extra: Extra,
+record! {
+    /// One activity instance.
+    pub struct Node {
+        "id" => id: String,
+        "name" => name: String,
+        "activityType" => activity_type: ActivityType,
+        "properties" => properties: Properties,
+    }
 }
 
 impl Node {
@@ -105,12 +85,11 @@ impl Node {
     pub fn activity_name(&self) -> Option<&str> {
         self.properties
             .get()
-            .and_then(|p| p.activity_name.get())
-            .map(String::as_str)
+            .and_then(Properties::activity_name)
     }
-    /// The activity's input values: `properties` without `activityName`.
-    pub fn inputs(&self) -> Option<&IndexMap<String, Value>> {
-        self.properties.get().map(|p| &p.inputs)
+    /// The node's properties object: the activity's input values (and `activityName`).
+    pub fn inputs(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.properties.get().and_then(Properties::as_object)
     }
 }
 
@@ -135,30 +114,34 @@ impl ActivityType {
     }
 }
 
-/// Node properties: `activityName` plus the activity's inputs.
+/// Node properties as sent: `activityName` plus the activity's inputs. Kept as one JSON value
+/// because that object is exactly what the activity's input schema validates.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Properties {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub activity_name: Field<String>,
-    #[serde(flatten)]
-    pub inputs: IndexMap<String, Value>,
+#[serde(transparent)]
+pub struct Properties(pub Value);
+
+impl Properties {
+    /// `activityName`, when it is a string.
+    pub fn activity_name(&self) -> Option<&str> {
+        self.0.get("activityName").and_then(Value::as_str)
+    }
+    /// The properties object (including `activityName`); `None` when not an object.
+    pub fn as_object(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.0.as_object()
+    }
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Edge {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub id: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub from: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub to: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub condition: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub properties: Field<IndexMap<String, Value>>,
-    #[serde(flatten)]
-    pub extra: Extra,
+record! {
+    pub struct Edge {
+        "id" => id: String,
+        "from" => from: String,
+        "to" => to: String,
+        "condition" => condition: String,
+        "properties" => properties: IndexMap<String, Value>,
+    }
 }
 
 impl Edge {
@@ -179,29 +162,19 @@ impl Edge {
     }
 }
 
-/// A flow variable. `value` is a string in the guide; other JSON is kept and reported by the
-/// validator rather than rejected by the parser.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Variable {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub name: Field<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Field::is_absent")]
-    pub ty: Field<VariableType>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub value: Field<Value>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub description: Field<String>,
-    #[serde(rename = "isCAD", default, skip_serializing_if = "Field::is_absent")]
-    pub is_cad: Field<bool>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub is_agent_editable: Field<bool>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub is_reportable: Field<bool>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub is_secure: Field<bool>,
-    #[serde(flatten)]
-    pub extra: Extra,
+record! {
+    /// A flow variable. `value` is a string in the guide; other JSON is kept and reported by the
+    /// validator rather than rejected by the parser.
+    pub struct Variable {
+        "name" => name: String,
+        "type" => ty: VariableType,
+        "value" => value: Value,
+        "description" => description: String,
+        "isCAD" => is_cad: bool,
+        "isAgentEditable" => is_agent_editable: bool,
+        "isReportable" => is_reportable: bool,
+        "isSecure" => is_secure: bool,
+    }
 }
 
 impl Variable {
@@ -239,27 +212,20 @@ impl VariableType {
     }
 }
 
-/// The single event-handler process.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct EventFlows {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub nodes: Field<Vec<Node>>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub edges: Field<Vec<Edge>>,
-    #[serde(flatten)]
-    pub extra: Extra,
+record! {
+    /// The single event-handler process.
+    pub struct EventFlows {
+        "nodes" => nodes: Vec<Node>,
+        "edges" => edges: Vec<Edge>,
+    }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Preference {
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub name: Field<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Field::is_absent")]
-    pub ty: Field<String>,
-    #[serde(default, skip_serializing_if = "Field::is_absent")]
-    pub value: Field<Value>,
-    #[serde(flatten)]
-    pub extra: Extra,
+record! {
+    pub struct Preference {
+        "name" => name: String,
+        "type" => ty: String,
+        "value" => value: Value,
+    }
 }
 
 /// Which of the two processes a node or edge belongs to.

@@ -32,7 +32,42 @@ pub enum ParseError {
     NotAnObject { found: &'static str },
 }
 
-/// Parse bytes into the raw JSON value (kept for pointers and schemas) and the typed flow.
+/// The result of [`parse_bytes`]: the typed flow, its shape errors, and the raw JSON value
+/// when the slow path needed it.
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    pub flow: Flow,
+    pub shape: Vec<ShapeError>,
+    pub value: Option<Value>,
+}
+
+/// Parse bytes straight into the typed flow (one pass, no intermediate tree); only when the
+/// document does not fit the model is it parsed again as a JSON value to report every shape
+/// error with its pointer.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Parsed, ParseError> {
+    match serde_json::from_slice::<Flow>(bytes) {
+        Ok(flow) => Ok(Parsed {
+            flow,
+            shape: Vec::new(),
+            value: None,
+        }),
+        Err(e) if e.is_data() => {
+            let (value, flow, shape) = parse_slice(bytes)?;
+            Ok(Parsed {
+                flow,
+                shape,
+                value: Some(value),
+            })
+        }
+        Err(e) => Err(ParseError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        }),
+    }
+}
+
+/// Parse bytes into the raw JSON value and the typed flow.
 pub fn parse_slice(bytes: &[u8]) -> Result<(Value, Flow, Vec<ShapeError>), ParseError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| ParseError::Syntax {
         line: e.line(),

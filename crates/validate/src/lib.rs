@@ -99,17 +99,21 @@ impl<'c> Validator<'c> {
         &self,
         bytes: &[u8],
         opts: &Options<'_>,
-    ) -> Result<(Value, flow::Flow, Report), flow::ParseError> {
-        let (value, parsed, shape) = flow::parse_slice(bytes)?;
-        let report = self.run(&value, &parsed, shape, opts);
-        Ok((value, parsed, report))
+    ) -> Result<(flow::Flow, Report), flow::ParseError> {
+        let parsed = flow::parse_bytes(bytes)?;
+        let src = match &parsed.value {
+            Some(v) => order::Source::Value(v),
+            None => order::Source::Bytes(bytes),
+        };
+        let report = self.run(&src, &parsed.flow, parsed.shape.clone(), opts);
+        Ok((parsed.flow, report))
     }
 
     /// Validate a JSON value. A value that is not an object yields one diagnostic.
     pub fn validate_value(&self, value: &Value, opts: &Options<'_>) -> (Option<flow::Flow>, Report) {
         match flow::parse(value) {
             Ok((parsed, shape)) => {
-                let report = self.run(value, &parsed, shape, opts);
+                let report = self.run(&order::Source::Value(value), &parsed, shape, opts);
                 (Some(parsed), report)
             }
             Err(e) => (
@@ -138,19 +142,22 @@ impl<'c> Validator<'c> {
 
     fn run(
         &self,
-        value: &Value,
+        src: &order::Source<'_>,
         parsed: &flow::Flow,
         shape: Vec<flow::ShapeError>,
         opts: &Options<'_>,
     ) -> Report {
-        let mut cx = rules::Ctx::new(self, value, parsed, opts);
+        let mut cx = rules::Ctx::new(self, parsed, opts);
         for s in shape {
             cx.push(Diagnostic::error(&s.pointer, s.code, s.message));
         }
         rules::run_all(&mut cx);
         let mut diags = cx.finish();
-        opts.suppressions.apply(value, parsed, &mut diags);
-        order::sort_in_document_order(value, &mut diags);
+        if !diags.is_empty() {
+            let top = order::top_keys(src);
+            opts.suppressions.apply(parsed, src, &top, &mut diags);
+            order::sort_in_document_order(parsed, src, &top, &mut diags);
+        }
         Report::new(diags)
     }
 }

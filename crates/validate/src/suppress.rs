@@ -33,10 +33,16 @@ impl Suppressions {
         Suppressions { allow: Vec::new() }
     }
 
-    pub(crate) fn apply(&self, doc: &Value, flow: &flow::Flow, diags: &mut Vec<Diagnostic>) {
+    pub(crate) fn apply(
+        &self,
+        flow: &flow::Flow,
+        src: &crate::order::Source<'_>,
+        top: &[String],
+        diags: &mut Vec<Diagnostic>,
+    ) {
         diags.retain(|d| {
             d.severity == Severity::Error
-                || !(in_document(doc, d) || self.in_config(flow, d))
+                || !(in_document(flow, src, top, d) || self.in_config(flow, d))
         });
     }
 
@@ -61,21 +67,17 @@ fn within(path: &str, prefix: &str) -> bool {
 }
 
 /// Does any element on the diagnostic's path allow its code?
-fn in_document(doc: &Value, d: &Diagnostic) -> bool {
-    let mut cur = doc;
-    for tok in flow::pointer::tokens(&d.path) {
-        let next = match cur {
-            Value::Object(m) => m.get(tok.as_str()),
-            Value::Array(a) => tok.parse::<usize>().ok().and_then(|i| a.get(i)),
-            _ => None,
-        };
-        let Some(next) = next else { break };
-        if let Some(allow) = next.get(ALLOW_KEY).and_then(Value::as_array) {
-            if allow.iter().any(|c| c.as_str() == Some(d.code.as_str())) {
-                return true;
-            }
+fn in_document(
+    flow: &flow::Flow,
+    src: &crate::order::Source<'_>,
+    top: &[String],
+    d: &Diagnostic,
+) -> bool {
+    let mut allowed = false;
+    crate::order::walk(flow, src, top, &d.path, &mut |v: &Value| {
+        if let Some(allow) = v.get(ALLOW_KEY).and_then(Value::as_array) {
+            allowed |= allow.iter().any(|c| c.as_str() == Some(d.code.as_str()));
         }
-        cur = next;
-    }
-    false
+    });
+    allowed
 }

@@ -130,7 +130,7 @@ fn check(
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let mut diags = match validator.validate_slice(&bytes, &opts) {
-            Ok((_, _, report)) => report.diagnostics,
+            Ok((_, report)) => report.diagnostics,
             Err(flow::ParseError::Syntax {
                 line,
                 column,

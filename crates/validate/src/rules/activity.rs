@@ -9,7 +9,20 @@ use super::Ctx;
 pub(super) fn check(cx: &mut Ctx<'_>) {
     for (_, _, n, at) in cx.all_nodes() {
         let Some(name) = n.activity_name() else {
-            if n.properties.get().is_some() {
+            let props = n.properties.get().map(|p| &p.0);
+            if props.is_some_and(|p| !p.is_object()) {
+                cx.error(
+                    format!("{at}/properties"),
+                    "INVALID_FIELD",
+                    "Node 'properties' must be an object with an 'activityName'.".into(),
+                );
+            } else if props.and_then(|p| p.get("activityName")).is_some() {
+                cx.error(
+                    format!("{at}/properties/activityName"),
+                    "INVALID_FIELD",
+                    "'activityName' must be a string naming an activity.".into(),
+                );
+            } else if props.is_some() {
                 cx.error(
                     format!("{at}/properties/activityName"),
                     "MISSING_FIELD",

@@ -20,7 +20,6 @@ use crate::{Diagnostic, Options, Validator};
 
 pub(crate) struct Ctx<'a> {
     pub v: &'a Validator<'a>,
-    pub doc: &'a Value,
     pub flow: &'a Flow,
     pub opts: &'a Options<'a>,
     pub graphs: [Graph<'a>; 2],
@@ -28,10 +27,9 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(v: &'a Validator<'a>, doc: &'a Value, flow: &'a Flow, opts: &'a Options<'a>) -> Self {
+    pub fn new(v: &'a Validator<'a>, flow: &'a Flow, opts: &'a Options<'a>) -> Self {
         Ctx {
             v,
-            doc,
             flow,
             opts,
             graphs: [Graph::new(flow.main()), Graph::new(flow.event())],
@@ -74,12 +72,12 @@ impl<'a> Ctx<'a> {
 
     /// The raw `properties` value of a node, for schema checks.
     pub fn raw_properties(&self, kind: ProcessKind, i: usize) -> Option<&'a Value> {
-        let doc: &'a Value = self.doc;
-        let nodes = match kind {
-            ProcessKind::Main => doc.get("nodes"),
-            ProcessKind::Event => doc.get("eventFlows").and_then(|e| e.get("nodes")),
+        let flow: &'a Flow = self.flow;
+        let p = match kind {
+            ProcessKind::Main => flow.main(),
+            ProcessKind::Event => flow.event(),
         };
-        nodes.and_then(|n| n.get(i)).and_then(|n| n.get("properties"))
+        p.nodes.get(i).and_then(|n| n.properties.get()).map(|p| &p.0)
     }
 }
 

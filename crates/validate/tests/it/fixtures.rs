@@ -145,3 +145,20 @@ fn suppressions_from_config_silence_one_rule_for_one_node() {
         serde_json::from_value(serde_json::json!({"allow": [{"code": "UNREACHABLE_NODE", "node": "Orphan"}]})).unwrap();
     assert!(!run(&this).warnings().any(|d| d.code == "UNREACHABLE_NODE"));
 }
+
+#[test]
+fn bytes_and_value_paths_report_the_same_diagnostics_in_the_same_order() {
+    let choices = crate::choices();
+    let v = validate::Validator::new(catalog::Catalog::builtin());
+    for sub in ["ok", "err"] {
+        for (name, doc) in documents(sub) {
+            for mode in [Mode::Lenient, Mode::Strict] {
+                let opts = validate::Options { mode, resolver: &choices, ..Default::default() };
+                let bytes = serde_json::to_vec_pretty(&doc).unwrap();
+                let (_, from_bytes) = v.validate_slice(&bytes, &opts).unwrap();
+                let (_, from_value) = v.validate_value(&doc, &opts);
+                assert_eq!(render(&from_bytes), render(&from_value), "{name} ({mode:?})");
+            }
+        }
+    }
+}
