@@ -75,9 +75,12 @@ impl Principal {
 /// deleted token stops working within [`CACHE_TTL`].
 const CACHE_TTL: Duration = Duration::from_secs(10);
 
+/// A looked-up token: who it is, when it expires, when it was looked up.
+type CachedToken = (Principal, Option<chrono::DateTime<chrono::Utc>>, Instant);
+
 #[derive(Default)]
 pub struct AuthCache {
-    tokens: Mutex<HashMap<String, (Principal, Option<chrono::DateTime<chrono::Utc>>, Instant)>>,
+    tokens: Mutex<HashMap<String, CachedToken>>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -120,9 +123,7 @@ impl FromRequestParts<AppState> for Principal {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "Missing 'Authorization: Bearer <token>' header.".into(),
-                )
+                ApiError::Unauthorized("Missing 'Authorization: Bearer <token>' header.".into())
             })?;
         let token = header
             .strip_prefix("Bearer ")
@@ -130,9 +131,7 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "The Authorization header must be 'Bearer <token>'.".into(),
-                )
+                ApiError::Unauthorized("The Authorization header must be 'Bearer <token>'.".into())
             })?;
         let hash = hash_token(token);
         let cache = &state.inner.auth;
@@ -152,7 +151,9 @@ impl FromRequestParts<AppState> for Principal {
                     .await?
                     .filter(|t| t.kind == "access")
                     .ok_or_else(|| {
-                        ApiError::Unauthorized("The access token is invalid or has been revoked.".into())
+                        ApiError::Unauthorized(
+                            "The access token is invalid or has been revoked.".into(),
+                        )
                     })?;
                 let p = Principal {
                     org_id: rec.org_id,

@@ -19,14 +19,38 @@ pub async fn create_org(store: &Store, name: &str) -> Result<Org, StoreError> {
     store.insert_org(&org).await?;
     let now = ids::now();
     let defaults = [
-        ("queue", "Default Queue", json!({"queueType": "INBOUND", "channelType": "TELEPHONY", "routingType": "LONGEST_AVAILABLE_AGENT"})),
-        ("queue", "Default Work Item Queue", json!({"queueType": "INBOUND", "channelType": "WORK_ITEM", "routingType": "LONGEST_AVAILABLE_AGENT"})),
-        ("team", "Default Team", json!({"teamType": "AGENT", "teamStatus": "IN_SERVICE"})),
+        (
+            "queue",
+            "Default Queue",
+            json!({"queueType": "INBOUND", "channelType": "TELEPHONY", "routingType": "LONGEST_AVAILABLE_AGENT"}),
+        ),
+        (
+            "queue",
+            "Default Work Item Queue",
+            json!({"queueType": "INBOUND", "channelType": "WORK_ITEM", "routingType": "LONGEST_AVAILABLE_AGENT"}),
+        ),
+        (
+            "team",
+            "Default Team",
+            json!({"teamType": "AGENT", "teamStatus": "IN_SERVICE"}),
+        ),
         ("site", "Default Site", json!({"active": true})),
-        ("audioFile", "welcome.wav", json!({"contentType": "audio/wav"})),
-        ("businessHours", "Default Business Hours", json!({"timezone": "America/New_York",
-            "workingHours": [{"days": ["MON","TUE","WED","THU","FRI"], "startTime": "08:00", "endTime": "17:00"}]})),
-        ("entryPoint", "Default Entry Point", json!({"entryPointType": "INBOUND", "channelType": "TELEPHONY"})),
+        (
+            "audioFile",
+            "welcome.wav",
+            json!({"contentType": "audio/wav"}),
+        ),
+        (
+            "businessHours",
+            "Default Business Hours",
+            json!({"timezone": "America/New_York",
+            "workingHours": [{"days": ["MON","TUE","WED","THU","FRI"], "startTime": "08:00", "endTime": "17:00"}]}),
+        ),
+        (
+            "entryPoint",
+            "Default Entry Point",
+            json!({"entryPointType": "INBOUND", "channelType": "TELEPHONY"}),
+        ),
     ];
     for (kind, name, body) in defaults {
         store

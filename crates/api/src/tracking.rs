@@ -25,7 +25,10 @@ pub async fn middleware(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| format!("switchboard_{}", uuid::Uuid::new_v4()));
     let span = tracing::info_span!("request", tracking_id = %id, method = %req.method(), path = %req.uri().path());
     let mut resp = TRACKING_ID
-        .scope(id.clone(), tracing::Instrument::instrument(next.run(req), span))
+        .scope(
+            id.clone(),
+            tracing::Instrument::instrument(next.run(req), span),
+        )
         .await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("trackingid", v);

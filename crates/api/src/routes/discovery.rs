@@ -2,7 +2,7 @@
 //! choices (list, search, validate, dynamic) and event specifications, from the catalog and
 //! this org's configuration.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use catalog::{ActivityDef, ChoicesKind};
@@ -13,12 +13,15 @@ use validate::StaticChoices;
 use super::check_project;
 use crate::auth::{Principal, CONFIG_READ};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::extract::{Path, Query};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/{org_id}/project/{project_id}/v2/activities", get(list_activities))
+        .route(
+            "/{org_id}/project/{project_id}/v2/activities",
+            get(list_activities),
+        )
         .route(
             "/{org_id}/project/{project_id}/v2/activities/{activity}",
             get(describe_activity),
@@ -94,7 +97,9 @@ async fn describe_activity(
     p.require(&org, CONFIG_READ)?;
     check_project(&project)?;
     let a = state.inner.catalog.activity(&activity).ok_or_else(|| {
-        ApiError::NotFound(format!("Activity '{activity}' is not in this project's activity definitions."))
+        ApiError::NotFound(format!(
+            "Activity '{activity}' is not in this project's activity definitions."
+        ))
     })?;
     Ok(Json(activity_json(&org, a)))
 }
@@ -117,10 +122,14 @@ async fn choices(
     p.require(&org, CONFIG_READ)?;
     check_project(&project)?;
     let a = state.inner.catalog.activity(&activity).ok_or_else(|| {
-        ApiError::NotFound(format!("Activity '{activity}' is not in this project's activity definitions."))
+        ApiError::NotFound(format!(
+            "Activity '{activity}' is not in this project's activity definitions."
+        ))
     })?;
     let def = a.input(&input).ok_or_else(|| {
-        ApiError::NotFound(format!("Activity '{activity}' has no input named '{input}'."))
+        ApiError::NotFound(format!(
+            "Activity '{activity}' has no input named '{input}'."
+        ))
     })?;
     let mode = q.mode.as_deref().unwrap_or("list");
     if !matches!(mode, "list" | "search" | "validate" | "dynamic") {
@@ -184,7 +193,10 @@ async fn choices(
             let mut hits = Vec::new();
             if let Some(kind) = def.choices {
                 for e in state.inner.store.list_entities(&org, kind.as_str()).await? {
-                    if parents.iter().all(|(k, v)| e.body.get(k).is_none_or(|b| b == v)) {
+                    if parents
+                        .iter()
+                        .all(|(k, v)| e.body.get(k).is_none_or(|b| b == v))
+                    {
                         hits.push(json!({"id": e.id, "name": e.name}));
                     }
                 }
@@ -204,7 +216,9 @@ async fn event_specifications(
 ) -> ApiResult<Json<Value>> {
     p.require(&org, CONFIG_READ)?;
     check_project(&project)?;
-    Ok(Json(serde_json::to_value(state.inner.catalog.events()).unwrap_or_default()))
+    Ok(Json(
+        serde_json::to_value(state.inner.catalog.events()).unwrap_or_default(),
+    ))
 }
 
 /// (id, name) pairs of one choices kind in this org.
@@ -248,17 +262,27 @@ pub(crate) async fn org_entities(
 
 /// Prefetch the org's values for the choices kinds a document uses, so the pure validator
 /// can check them (ids and names both count).
-pub(crate) async fn org_choices(state: &AppState, org: &str, doc: &Value) -> ApiResult<StaticChoices> {
+pub(crate) async fn org_choices(
+    state: &AppState,
+    org: &str,
+    doc: &Value,
+) -> ApiResult<StaticChoices> {
     let mut kinds: Vec<ChoicesKind> = Vec::new();
     let cat = state.inner.catalog;
     for list in [doc.get("nodes"), doc.pointer("/eventFlows/nodes")] {
         for n in list.and_then(Value::as_array).into_iter().flatten() {
-            let Some(a) = n.pointer("/properties/activityName").and_then(Value::as_str).and_then(|a| cat.activity(a)) else {
+            let Some(a) = n
+                .pointer("/properties/activityName")
+                .and_then(Value::as_str)
+                .and_then(|a| cat.activity(a))
+            else {
                 continue;
             };
             for i in &a.inputs {
                 if let Some(k) = i.choices {
-                    if n.get("properties").and_then(|p| p.get(&i.name)).is_some() && !kinds.contains(&k) {
+                    if n.get("properties").and_then(|p| p.get(&i.name)).is_some()
+                        && !kinds.contains(&k)
+                    {
                         kinds.push(k);
                     }
                 }

@@ -1,7 +1,7 @@
 //! The legacy `/flow-store/{orgId}/project/{projectId}/flows` endpoints of the vendor's
 //! OpenAPI, on the same store as the v2 API: list, multipart import, export, publish.
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,16 +11,21 @@ use serde_json::{json, Value};
 use store::{FlowFilter, FlowRecord};
 
 use super::check_project;
-use super::flows::{export_document, flow_meta, import_document, publish_flow, split_action, MAX_PAGE_SIZE};
+use super::flows::{
+    export_document, flow_meta, import_document, publish_flow, split_action, MAX_PAGE_SIZE,
+};
 use crate::auth::{Principal, CONFIG_READ, CONFIG_WRITE};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::extract::{Path, Query};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/flow-store/{org_id}/project/{project_id}/flows", get(list))
-        .route("/flow-store/{org_id}/project/{project_id}/flows:import", post(import))
+        .route(
+            "/flow-store/{org_id}/project/{project_id}/flows:import",
+            post(import),
+        )
         .route(
             "/flow-store/{org_id}/project/{project_id}/flows/{flow_ref}",
             get(export).post(publish),
@@ -36,7 +41,7 @@ async fn basic_dto(state: &AppState, r: &FlowRecord) -> ApiResult<Value> {
         tags.iter()
             .map(|(tag, n)| {
                 json!({"id": tag, "displayName": tag, "default": tag == "Latest",
-                       "flowVersionId": format!("{}-v{n}", r.id), "versionNumber": n})
+                       "flowVersionId": version_id(&r.id, *n), "versionNumber": n})
             })
             .collect(),
     );
@@ -47,21 +52,48 @@ async fn basic_dto(state: &AppState, r: &FlowRecord) -> ApiResult<Value> {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ListQuery {
     flow_type: Option<String>,
-    ids: Option<String>,
     page: Option<u64>,
     size: Option<u64>,
     partial_name_search: Option<String>,
     include_pagination: Option<bool>,
 }
 
+/// The list query, with `ids` taken apart: the vendor's `ids` is an array, sent either
+/// repeated (`ids=a&ids=b`) or comma-separated (`ids=a,b`); both are accepted.
+fn parse_list_query(raw: Option<&str>) -> ApiResult<(ListQuery, Option<Vec<String>>)> {
+    let bad =
+        |e: &dyn std::fmt::Display| ApiError::BadRequest(format!("Invalid query parameters: {e}"));
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or_default()).map_err(|e| bad(&e))?;
+    let mut ids: Option<Vec<String>> = None;
+    let mut rest = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        if k == "ids" {
+            let list = ids.get_or_insert_with(Vec::new);
+            list.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
+        } else {
+            rest.push((k, v));
+        }
+    }
+    let rest = serde_urlencoded::to_string(&rest).map_err(|e| bad(&e))?;
+    let q: ListQuery = serde_urlencoded::from_str(&rest).map_err(|e| bad(&e))?;
+    Ok((q, ids.filter(|l| !l.is_empty())))
+}
+
 async fn list(
     State(state): State<AppState>,
     p: Principal,
     Path((org, project)): Path<(String, String)>,
-    Query(q): Query<ListQuery>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> ApiResult<Json<Value>> {
     p.require(&org, CONFIG_READ)?;
     check_project(&project)?;
+    let (q, ids) = parse_list_query(raw.as_deref())?;
     let flow_type = match q.flow_type.as_deref() {
         None | Some("FLOW") => "FLOW",
         Some("SUBFLOW") => "SUBFLOW",
@@ -81,7 +113,7 @@ async fn list(
             &FlowFilter {
                 name_contains: q.partial_name_search,
                 flow_type: Some(flow_type.into()),
-                ids: q.ids.map(|s| s.split(',').map(|x| x.trim().to_string()).collect()),
+                ids,
                 offset: page.saturating_mul(size),
                 limit: size,
             },
@@ -127,18 +159,22 @@ async fn import(
         }
     };
     let mut multipart = multipart.map_err(|e| {
-        ApiError::BadRequest(format!("Expected a multipart/form-data body with a 'file' part: {e}"))
+        ApiError::BadRequest(format!(
+            "Expected a multipart/form-data body with a 'file' part: {e}"
+        ))
     })?;
     let mut file = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("Malformed multipart body: {e}")))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            crate::extract::payload_too_large(&state)
+        } else {
+            ApiError::BadRequest(format!("Malformed multipart body: {}", e.body_text()))
+        }
+    })? {
         if field.name() == Some("file") {
             let bytes = field.bytes().await.map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge(crate::BODY_LIMIT.load(std::sync::atomic::Ordering::Relaxed))
+                    crate::extract::payload_too_large(&state)
                 } else {
                     ApiError::BadRequest(format!("Could not read the 'file' part: {e}"))
                 }
@@ -146,21 +182,33 @@ async fn import(
             file = Some(bytes);
         }
     }
-    let bytes = file.ok_or_else(|| ApiError::BadRequest("The multipart body has no 'file' part.".into()))?;
+    let bytes =
+        file.ok_or_else(|| ApiError::BadRequest("The multipart body has no 'file' part.".into()))?;
     let doc = crate::extract::parse_json(&bytes)?;
     // The legacy endpoint answers 400 (not 422) for a document that fails validation.
-    let (rec, _) = match import_document(&state, &p, &org, doc, overwrite, q.flow_type.as_deref()).await {
-        Err(ApiError::Invalid(body)) => {
-            let msgs: Vec<String> = body["errors"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| format!("{} {}: {}", e["code"].as_str().unwrap_or(""), e["path"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")))
-                .collect();
-            return Err(ApiError::BadRequest(format!("The flow is invalid: {}", msgs.join("; "))));
-        }
-        other => other?,
-    };
+    let (rec, _) =
+        match import_document(&state, &p, &org, doc, overwrite, q.flow_type.as_deref()).await {
+            Err(ApiError::Invalid(body)) => {
+                let msgs: Vec<String> = body["errors"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| {
+                        format!(
+                            "{} {}: {}",
+                            e["code"].as_str().unwrap_or(""),
+                            e["path"].as_str().unwrap_or(""),
+                            e["message"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                return Err(ApiError::BadRequest(format!(
+                    "The flow is invalid: {}",
+                    msgs.join("; ")
+                )));
+            }
+            other => other?,
+        };
     Ok((StatusCode::CREATED, Json(basic_dto(&state, &rec).await?)).into_response())
 }
 
@@ -213,10 +261,55 @@ async fn publish(
         serde_json::from_value(crate::extract::parse_json(&bytes)?)
             .map_err(|e| ApiError::BadRequest(format!("Invalid publish body: {e}")))?
     };
-    let (rec, v) = publish_flow(&state, &p, &org, id, body.comment, body.tag_ids.unwrap_or_default()).await?;
+    let (rec, v) = publish_flow(
+        &state,
+        &p,
+        &org,
+        id,
+        body.comment,
+        body.tag_ids.unwrap_or_default(),
+    )
+    .await?;
+    let versions = state.inner.store.list_flow_versions(&org, id).await?;
     let mut res = basic_dto(&state, &rec).await?;
     res["projectId"] = json!(crate::PROJECT_ID);
-    res["draftVersion"] = json!(rec.version);
-    res["latestVersion"] = json!({"id": format!("{}-v{}", rec.id, v.number), "flowId": rec.id, "version": v.number, "comment": v.comment});
+    // FlowRes: draftVersion and latestVersion are FlowVersionRes objects.
+    res["draftVersion"] = json!({
+        "id": format!("{}-draft", rec.id),
+        "flowId": rec.id,
+        "orgId": rec.org_id,
+        "name": rec.name,
+        "description": rec.description,
+        "flowType": rec.flow_type,
+        "version": rec.version,
+        "createdBy": rec.created_by,
+        "createdDate": crate::ids::ts(&rec.created_date),
+        "lastModifiedBy": rec.last_modified_by,
+        "lastModifiedDate": crate::ids::ts(&rec.last_modified_date),
+    });
+    res["latestVersion"] = json!({
+        "id": version_id(&rec.id, v.number),
+        "flowId": rec.id,
+        "orgId": rec.org_id,
+        "name": rec.name,
+        "description": rec.description,
+        "flowType": rec.flow_type,
+        "version": v.number,
+        "comment": v.comment,
+        "createdBy": v.created_by,
+        "createdDate": crate::ids::ts(&v.created_date),
+        "lastModifiedBy": v.created_by,
+        "lastModifiedDate": crate::ids::ts(&v.created_date),
+    });
+    res["flowVersions"] = json!(versions
+        .iter()
+        .map(|v| version_id(&rec.id, v.number))
+        .collect::<Vec<_>>());
+    res["validating"] = json!(false);
     Ok(Json(res))
+}
+
+/// The id of a published version object, as tags' `flowVersionId` name it.
+fn version_id(flow_id: &str, number: i64) -> String {
+    format!("{flow_id}-v{number}")
 }

@@ -4,6 +4,7 @@
 mod discovery;
 mod flow_store;
 mod flows;
+mod functions;
 mod health;
 mod oauth;
 
@@ -25,7 +26,13 @@ pub struct Endpoint {
 
 macro_rules! ep {
     ($m:literal, $p:literal, $scope:expr, $tag:literal, $s:literal) => {
-        Endpoint { method: $m, path: $p, summary: $s, scope: $scope, tag: $tag }
+        Endpoint {
+            method: $m,
+            path: $p,
+            summary: $s,
+            scope: $scope,
+            tag: $tag,
+        }
     };
 }
 
@@ -61,6 +68,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("post", "/flow-store/{orgId}/project/{projectId}/flows:import", W, "flow-store", "importFlowVersionUsingPOST (legacy multipart)."),
     ep!("get", "/flow-store/{orgId}/project/{projectId}/flows/{flowId}:export", R, "flow-store", "exportFlowVersionUsingGET (legacy)."),
     ep!("post", "/flow-store/{orgId}/project/{projectId}/flows/{flowId}:publish", W, "flow-store", "publishFlowVersionUsingPOST (legacy)."),
+    ep!("post", "/v1/{orgId}/functions", W, "functions", "Create a custom function (201 {fnCode, fnMetadata}; duplicate name 400)."),
+    ep!("get", "/v1/{orgId}/functions", R, "functions", "List custom functions."),
+    ep!("get", "/v1/{orgId}/functions/{id}", R, "functions", "Get a function: {fnCode, fnMetadata}."),
+    ep!("put", "/v1/{orgId}/functions/{id}", W, "functions", "Update the draft (same body as create)."),
+    ep!("delete", "/v1/{orgId}/functions/{id}", W, "functions", "Delete a function."),
+    ep!("post", "/v1/{orgId}/functions/{id}:test", W, "functions", "Run the latest draft with {inputs} -> {result, logs, durationMs} (publishes it implicitly)."),
+    ep!("post", "/v1/{orgId}/functions/{id}:publish", W, "functions", "Publish under tags Dev/Test/Latest/Live ({tags, comment})."),
+    ep!("post", "/v1/{orgId}/functions/{id}:export", R, "functions", "Export as a file: {fileName, contentType, content (base64)}."),
+    ep!("post", "/v1/{orgId}/functions/{id}:lock", W, "functions", "Lock the draft for the caller; returns a status."),
+    ep!("post", "/v1/{orgId}/functions/{id}:unlock", W, "functions", "Unlock the draft; returns a status."),
+    ep!("post", "/v1/{orgId}/functions:import", W, "functions", "Import an exported function file (multipart 'file', optional 'name')."),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -74,7 +92,7 @@ pub fn router() -> Router<AppState> {
         .merge(discovery::router())
         .merge(flows::router())
         .merge(flow_store::router())
-        .route_layer(axum::middleware::from_fn(crate::metrics_layer::middleware))
+        .merge(functions::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -42,6 +42,21 @@ pub async fn access_token(
     }
     let form: TokenForm = serde_urlencoded::from_bytes(&body)
         .map_err(|e| ApiError::BadRequest(format!("Malformed form body: {e}")))?;
+    let fields = [
+        &form.grant_type,
+        &form.client_id,
+        &form.client_secret,
+        &form.refresh_token,
+        &form.scope,
+    ];
+    if fields
+        .iter()
+        .any(|f| f.as_deref().is_some_and(crate::extract::has_nul))
+    {
+        return Err(ApiError::BadRequest(
+            "The form contains a NUL character (%00), which is not allowed.".into(),
+        ));
+    }
     let store = &state.inner.store;
     let client_id = form
         .client_id
@@ -53,7 +68,9 @@ pub async fn access_token(
         .find_client(&client_id)
         .await?
         .filter(|c| c.secret_hash == hash_token(&secret))
-        .ok_or_else(|| ApiError::Unauthorized("Unknown client_id or wrong client_secret.".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("Unknown client_id or wrong client_secret.".into())
+        })?;
     let (org, user, scopes) = match form.grant_type.as_deref() {
         Some("client_credentials") => {
             let scopes = match form.scope {
@@ -68,7 +85,11 @@ pub async fn access_token(
                 }
                 None => client.scopes.clone(),
             };
-            (client.org_id.clone(), format!("{}@clients", client.client_id), scopes)
+            (
+                client.org_id.clone(),
+                format!("{}@clients", client.client_id),
+                scopes,
+            )
         }
         Some("refresh_token") => {
             let rt = form
@@ -77,9 +98,13 @@ pub async fn access_token(
             let rec = store
                 .find_token(&hash_token(&rt))
                 .await?
-                .filter(|t| t.kind == "refresh" && t.client_id.as_deref() == Some(client.client_id.as_str()))
+                .filter(|t| {
+                    t.kind == "refresh" && t.client_id.as_deref() == Some(client.client_id.as_str())
+                })
                 .filter(|t| t.expires_at.is_none_or(|e| e > chrono::Utc::now()))
-                .ok_or_else(|| ApiError::Unauthorized("The refresh token is invalid or expired.".into()))?;
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("The refresh token is invalid or expired.".into())
+                })?;
             (rec.org_id, rec.user, rec.scopes)
         }
         Some(other) => {
@@ -90,8 +115,26 @@ pub async fn access_token(
         None => return Err(ApiError::BadRequest("grant_type is required.".into())),
     };
     let ttl = state.inner.config.access_token_ttl_secs;
-    let access = issue_token(store, &org, &user, &scopes, Some(Duration::seconds(ttl)), Some(&client.client_id), "access").await?;
-    let refresh = issue_token(store, &org, &user, &scopes, Some(Duration::days(REFRESH_TTL_DAYS)), Some(&client.client_id), "refresh").await?;
+    let access = issue_token(
+        store,
+        &org,
+        &user,
+        &scopes,
+        Some(Duration::seconds(ttl)),
+        Some(&client.client_id),
+        "access",
+    )
+    .await?;
+    let refresh = issue_token(
+        store,
+        &org,
+        &user,
+        &scopes,
+        Some(Duration::days(REFRESH_TTL_DAYS)),
+        Some(&client.client_id),
+        "refresh",
+    )
+    .await?;
     Ok(Json(json!({
         "access_token": access,
         "expires_in": ttl,
