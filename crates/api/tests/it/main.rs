@@ -56,6 +56,7 @@ mod bad_input;
 mod conformance;
 mod discovery;
 mod flow_store;
+mod functions;
 mod lifecycle;
 mod openapi;
 mod operations;
