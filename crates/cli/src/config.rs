@@ -82,22 +82,30 @@ const KNOWN_ENV: &[&str] = &[
 
 impl Settings {
     /// Resolve from the layers. `env` is passed in so tests need not touch the process env.
-    pub fn resolve(flags: &ServerFlags, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+    pub fn resolve(
+        flags: &ServerFlags,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
         let path = flags
             .config
             .clone()
             .or_else(|| env("SWITCHBOARD_CONFIG").map(PathBuf::from));
         let file = match path {
             Some(p) => read_file(&p)?,
-            None if Path::new("switchboard.toml").exists() => read_file(Path::new("switchboard.toml"))?,
+            None if Path::new("switchboard.toml").exists() => {
+                read_file(Path::new("switchboard.toml"))?
+            }
             None => FileConfig::default(),
         };
         fn parse<T: std::str::FromStr>(name: &str, v: Option<String>) -> anyhow::Result<Option<T>>
         where
             T::Err: std::fmt::Display,
         {
-            v.map(|s| s.parse::<T>().map_err(|e| anyhow::anyhow!("{name}={s}: {e}")))
-                .transpose()
+            v.map(|s| {
+                s.parse::<T>()
+                    .map_err(|e| anyhow::anyhow!("{name}={s}: {e}"))
+            })
+            .transpose()
         }
         let listen = flags
             .listen
@@ -135,23 +143,41 @@ impl Settings {
         };
         let rate_limit_per_minute = flags
             .rate_limit_per_minute
-            .or(parse("SWITCHBOARD_RATE_LIMIT_PER_MINUTE", env("SWITCHBOARD_RATE_LIMIT_PER_MINUTE"))?)
+            .or(parse(
+                "SWITCHBOARD_RATE_LIMIT_PER_MINUTE",
+                env("SWITCHBOARD_RATE_LIMIT_PER_MINUTE"),
+            )?)
             .or(file.rate_limit_per_minute)
             .unwrap_or(60_000);
         let body_limit_bytes = flags
             .body_limit_bytes
-            .or(parse("SWITCHBOARD_BODY_LIMIT_BYTES", env("SWITCHBOARD_BODY_LIMIT_BYTES"))?)
+            .or(parse(
+                "SWITCHBOARD_BODY_LIMIT_BYTES",
+                env("SWITCHBOARD_BODY_LIMIT_BYTES"),
+            )?)
             .or(file.body_limit_bytes)
             .unwrap_or(api::DEFAULT_BODY_LIMIT);
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
             bail!("unsupported database URL '{database_url}': use sqlite://PATH or postgres://...");
         }
-        Ok(Settings { listen, data_dir, database_url, catalog, json_logs, rate_limit_per_minute, body_limit_bytes })
+        Ok(Settings {
+            listen,
+            data_dir,
+            database_url,
+            catalog,
+            json_logs,
+            rate_limit_per_minute,
+            body_limit_bytes,
+        })
     }
 }
 
 fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read config file {}", p.display()))?;
+    let text = std::fs::read_to_string(p)
+        .with_context(|| format!("cannot read config file {}", p.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", p.display()))
 }
 
@@ -171,17 +197,28 @@ mod tests {
     fn precedence_is_defaults_file_env_flags() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("s.toml");
-        std::fs::write(&cfg, "listen = \"127.0.0.1:1\"\nrate-limit-per-minute = 5\nlog-format = \"json\"\n").unwrap();
+        std::fs::write(
+            &cfg,
+            "listen = \"127.0.0.1:1\"\nrate-limit-per-minute = 5\nlog-format = \"json\"\n",
+        )
+        .unwrap();
         let env = |k: &str| match k {
             "SWITCHBOARD_RATE_LIMIT_PER_MINUTE" => Some("7".to_string()),
             _ => None,
         };
-        let flags = ServerFlags { config: Some(cfg.clone()), ..Default::default() };
+        let flags = ServerFlags {
+            config: Some(cfg.clone()),
+            ..Default::default()
+        };
         let s = Settings::resolve(&flags, &env).unwrap();
         assert_eq!(s.listen, "127.0.0.1:1");
         assert_eq!(s.rate_limit_per_minute, 7);
         assert!(s.json_logs);
-        let flags = ServerFlags { config: Some(cfg), listen: Some("0.0.0.0:2".into()), ..Default::default() };
+        let flags = ServerFlags {
+            config: Some(cfg),
+            listen: Some("0.0.0.0:2".into()),
+            ..Default::default()
+        };
         assert_eq!(Settings::resolve(&flags, &env).unwrap().listen, "0.0.0.0:2");
     }
 
@@ -190,7 +227,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("s.toml");
         std::fs::write(&cfg, "lisen = \"x\"\n").unwrap();
-        let flags = ServerFlags { config: Some(cfg), ..Default::default() };
+        let flags = ServerFlags {
+            config: Some(cfg),
+            ..Default::default()
+        };
         let err = Settings::resolve(&flags, &|_| None).unwrap_err();
         assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
     }

@@ -34,6 +34,9 @@ enum Command {
     /// Browse the activity catalog and event specifications.
     #[command(subcommand)]
     Catalog(cmd::catalog::CatalogCommand),
+    /// Client commands against a running server (this one or any compatible API):
+    /// validate, import (files or directories), list, get, export, patch, publish.
+    Remote(cmd::remote::RemoteArgs),
     /// Issue bearer tokens straight into the server's database.
     #[command(subcommand)]
     Token(cmd::admin::TokenCommand),
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Flow(c) => cmd::flow::run(c),
         Command::Catalog(c) => cmd::catalog::run(c),
+        Command::Remote(c) => cmd::remote::run(c),
         Command::Token(c) => cmd::admin::token(c),
         Command::Client(c) => cmd::admin::client(c),
     };
@@ -57,5 +61,14 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks its definitions lazily; this checks every subcommand up front.
+    #[test]
+    fn command_line_definitions_are_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }

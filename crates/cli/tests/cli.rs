@@ -37,7 +37,10 @@ fn valid_seed_documents_exit_zero() {
 fn human_output_points_into_the_source() {
     let (code, out, _) = run(&["flow", "validate", BAD]);
     assert_eq!(code, 1);
-    assert!(out.starts_with(&format!("{BAD}:55:20: error[INVALID_PORT]")), "{out}");
+    assert!(
+        out.starts_with(&format!("{BAD}:55:20: error[INVALID_PORT]")),
+        "{out}"
+    );
     insta::assert_snapshot!("human_invalid_port", out);
 }
 
@@ -56,7 +59,10 @@ fn malformed_json_reports_line_and_column_and_exits_two() {
     std::fs::write(&f, "{\n  \"name\": \"x\",\n  \"nodes\": [\n}\n").unwrap();
     let (code, _, err) = run(&["flow", "validate", f.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(err.contains("broken.json:4:1: error[INVALID_JSON]"), "{err}");
+    assert!(
+        err.contains("broken.json:4:1: error[INVALID_JSON]"),
+        "{err}"
+    );
     let (code, _, err) = run(&["flow", "validate", "no/such/file.json"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read no/such/file.json"), "{err}");
@@ -72,8 +78,19 @@ fn lint_denies_warnings_and_honours_suppressions() {
     assert_eq!(code, 1);
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("lint.toml");
-    std::fs::write(&cfg, "[[lint.allow]]\ncode = \"UNREACHABLE_NODE\"\nnode = \"Orphan\"\n").unwrap();
-    let (code, out, _) = run(&["flow", "lint", "--deny-warnings", "--config", cfg.to_str().unwrap(), doc]);
+    std::fs::write(
+        &cfg,
+        "[[lint.allow]]\ncode = \"UNREACHABLE_NODE\"\nnode = \"Orphan\"\n",
+    )
+    .unwrap();
+    let (code, out, _) = run(&[
+        "flow",
+        "lint",
+        "--deny-warnings",
+        "--config",
+        cfg.to_str().unwrap(),
+        doc,
+    ]);
     assert_eq!(code, 0, "{out}");
 }
 
@@ -84,8 +101,17 @@ fn choices_file_enables_unknown_queue() {
     std::fs::write(&choices, r#"{"queue": ["Default Queue"]}"#).unwrap();
     let doc = "crates/validate/test_data/err/unknown-queue.json";
     let (code, _, _) = run(&["flow", "validate", doc]);
-    assert_eq!(code, 0, "offline, queues are not checked without a choices file");
-    let (code, out, _) = run(&["flow", "validate", "--choices", choices.to_str().unwrap(), doc]);
+    assert_eq!(
+        code, 0,
+        "offline, queues are not checked without a choices file"
+    );
+    let (code, out, _) = run(&[
+        "flow",
+        "validate",
+        "--choices",
+        choices.to_str().unwrap(),
+        doc,
+    ]);
     assert_eq!(code, 1);
     assert!(out.contains("error[UNKNOWN_QUEUE]"), "{out}");
 }

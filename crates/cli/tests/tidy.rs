@@ -9,7 +9,12 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-const PURE: &[&str] = &["switchboard-flow", "switchboard-catalog", "switchboard-validate", "switchboard-engine"];
+const PURE: &[&str] = &[
+    "switchboard-flow",
+    "switchboard-catalog",
+    "switchboard-validate",
+    "switchboard-engine",
+];
 const FORBIDDEN: &[&str] = &["tokio", "sqlx", "axum", "reqwest", "hyper"];
 
 #[test]
@@ -20,7 +25,11 @@ fn pure_crates_pull_in_no_io_stack() {
         .current_dir(root())
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
     let names: HashMap<&str, &str> = meta["packages"]
         .as_array()
@@ -39,7 +48,10 @@ fn pure_crates_pull_in_no_io_stack() {
                 .iter()
                 .any(|k| k["kind"].is_null());
             if normal {
-                edges.entry(id).or_default().push(dep["pkg"].as_str().unwrap());
+                edges
+                    .entry(id)
+                    .or_default()
+                    .push(dep["pkg"].as_str().unwrap());
             }
         }
     }
@@ -63,7 +75,10 @@ fn pure_crates_pull_in_no_io_stack() {
             stack.extend(edges.get(cur).into_iter().flatten());
         }
     }
-    assert!(checked >= 3, "pure crates found in the workspace: {checked}");
+    assert!(
+        checked >= 3,
+        "pure crates found in the workspace: {checked}"
+    );
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -87,9 +102,15 @@ fn every_module_has_docs_and_no_dbg() {
     let mut problems = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default();
         if !first.starts_with("//!") {
-            problems.push(format!("{}: module has no //! doc saying what it owns", f.display()));
+            problems.push(format!(
+                "{}: module has no //! doc saying what it owns",
+                f.display()
+            ));
         }
         if text.contains(&format!("{}!(", "dbg")) {
             problems.push(format!("{}: leftover dbg!", f.display()));

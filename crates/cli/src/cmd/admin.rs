@@ -47,10 +47,19 @@ pub enum ClientCommand {
     },
 }
 
-async fn org_or_default(store: &store::Store, settings: &Settings, org: Option<String>) -> anyhow::Result<String> {
+async fn org_or_default(
+    store: &store::Store,
+    settings: &Settings,
+    org: Option<String>,
+) -> anyhow::Result<String> {
     let id = match org {
         Some(o) => o,
-        None => super::serve::ensure_credentials(store, &settings.data_dir).await?.0.org_id,
+        None => {
+            super::serve::ensure_credentials(store, &settings.data_dir)
+                .await?
+                .0
+                .org_id
+        }
     };
     store
         .get_org(&id)
@@ -60,12 +69,27 @@ async fn org_or_default(store: &store::Store, settings: &Settings, org: Option<S
 }
 
 pub fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
-    let TokenCommand::Create { org, user, scopes, ttl, server } = cmd;
+    let TokenCommand::Create {
+        org,
+        user,
+        scopes,
+        ttl,
+        server,
+    } = cmd;
     let settings = Settings::resolve(&server, &|k| std::env::var(k).ok())?;
     tokio::runtime::Runtime::new()?.block_on(async {
         let store = super::serve::open_store(&settings).await?;
         let org = org_or_default(&store, &settings, org).await?;
-        let token = api::bootstrap::issue_token(&store, &org, &user, &scopes, ttl.map(chrono::Duration::seconds), None, "access").await?;
+        let token = api::bootstrap::issue_token(
+            &store,
+            &org,
+            &user,
+            &scopes,
+            ttl.map(chrono::Duration::seconds),
+            None,
+            "access",
+        )
+        .await?;
         println!("{token}");
         store.close().await;
         Ok(ExitCode::SUCCESS)
@@ -73,7 +97,12 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
 }
 
 pub fn client(cmd: ClientCommand) -> anyhow::Result<ExitCode> {
-    let ClientCommand::Create { org, name, scopes, server } = cmd;
+    let ClientCommand::Create {
+        org,
+        name,
+        scopes,
+        server,
+    } = cmd;
     let settings = Settings::resolve(&server, &|k| std::env::var(k).ok())?;
     tokio::runtime::Runtime::new()?.block_on(async {
         let store = super::serve::open_store(&settings).await?;

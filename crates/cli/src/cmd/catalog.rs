@@ -58,13 +58,22 @@ pub fn run(cmd: CatalogCommand) -> anyhow::Result<ExitCode> {
                 let list: Vec<_> = cat
                     .events()
                     .iter()
-                    .filter(|e| contact_type.as_ref().is_none_or(|c| e.contact_types.contains(c)))
+                    .filter(|e| {
+                        contact_type
+                            .as_ref()
+                            .is_none_or(|c| e.contact_types.contains(c))
+                    })
                     .collect();
                 match output {
                     Output::Json => println!("{}", serde_json::to_string_pretty(&list)?),
                     Output::Human => {
                         for e in list {
-                            println!("{:<28} {:<6} {}", e.name, format!("{:?}", e.binding).to_lowercase(), e.display_name);
+                            println!(
+                                "{:<28} {:<6} {}",
+                                e.name,
+                                format!("{:?}", e.binding).to_lowercase(),
+                                e.display_name
+                            );
                         }
                     }
                 }
@@ -80,13 +89,18 @@ pub fn run(cmd: CatalogCommand) -> anyhow::Result<ExitCode> {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&list)?),
                 Output::Human => {
                     for a in list {
-                        let ports: Vec<&str> = a.output_ports.iter().map(|p| p.name.as_str()).collect();
+                        let ports: Vec<&str> =
+                            a.output_ports.iter().map(|p| p.name.as_str()).collect();
                         println!(
                             "{:<22} {:<7} {:<28} ports: {}",
                             a.activity_name,
                             a.group.as_str(),
                             a.display_name,
-                            if ports.is_empty() { "-".to_string() } else { ports.join(", ") }
+                            if ports.is_empty() {
+                                "-".to_string()
+                            } else {
+                                ports.join(", ")
+                            }
                         );
                     }
                 }
@@ -108,7 +122,12 @@ pub fn run(cmd: CatalogCommand) -> anyhow::Result<ExitCode> {
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(a)?),
                 Output::Human => {
-                    println!("{} ({}, group {})", a.activity_name, a.display_name, a.group.as_str());
+                    println!(
+                        "{} ({}, group {})",
+                        a.activity_name,
+                        a.display_name,
+                        a.group.as_str()
+                    );
                     println!("{}\n", a.description);
                     println!("contact types: {}", a.contact_types.join(", "));
                     println!("inputs:");

@@ -107,14 +107,19 @@ fn check(
     };
     let validator = Validator::new(catalog);
     let opts = Options {
-        mode: if args.strict { Mode::Strict } else { Mode::Lenient },
+        mode: if args.strict {
+            Mode::Strict
+        } else {
+            Mode::Lenient
+        },
         resolver: match &choices {
             Some(c) => c,
             None => &validate::NoChoices,
         },
         suppressions,
     };
-    let color = std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let color = std::env::var_os("NO_COLOR").is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut worst = 0u8;
     let mut json_out = Vec::new();
     let (mut n_err, mut n_warn) = (0usize, 0usize);
@@ -147,7 +152,11 @@ fn check(
                 worst = worst.max(2);
                 continue;
             }
-            Err(e) => vec![validate::Diagnostic::error("", "INVALID_DOCUMENT", e.to_string())],
+            Err(e) => vec![validate::Diagnostic::error(
+                "",
+                "INVALID_DOCUMENT",
+                e.to_string(),
+            )],
         };
         if !warnings {
             diags.retain(|d| d.is_error());
@@ -167,7 +176,11 @@ fn check(
                     "errors": diags.iter().filter(|d| d.is_error()).map(|d| d.to_api()).collect::<Vec<_>>(),
                 });
                 if warnings {
-                    obj["warnings"] = diags.iter().filter(|d| !d.is_error()).map(|d| d.to_api()).collect();
+                    obj["warnings"] = diags
+                        .iter()
+                        .filter(|d| !d.is_error())
+                        .map(|d| d.to_api())
+                        .collect();
                 }
                 json_out.push(obj);
             }

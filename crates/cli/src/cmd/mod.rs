@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod catalog;
 pub mod flow;
+pub mod remote;
 pub mod serve;
 
 use anyhow::Context;
@@ -20,7 +21,10 @@ pub fn load_catalog(dir: Option<&std::path::Path>) -> anyhow::Result<&'static ::
         if path.extension().and_then(|e| e.to_str()) == Some("json") {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             sources.push((name, text));
         }
     }

@@ -41,9 +41,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let filter =
+        EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Open the store for the settings (creating the data dir for SQLite).
@@ -52,7 +59,12 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<store::Store> {
         .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
     store::Store::connect(&settings.database_url)
         .await
-        .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                redact(&settings.database_url)
+            )
+        })
 }
 
 fn redact(url: &str) -> String {
@@ -64,20 +76,36 @@ fn redact(url: &str) -> String {
 
 /// Reuse the credentials in the data dir when their token is still known to this database;
 /// otherwise create the default organization and an admin token, and write them.
-pub async fn ensure_credentials(store: &store::Store, data_dir: &Path) -> anyhow::Result<(Credentials, bool)> {
+pub async fn ensure_credentials(
+    store: &store::Store,
+    data_dir: &Path,
+) -> anyhow::Result<(Credentials, bool)> {
     let path = data_dir.join(CREDENTIALS_FILE);
     if let Ok(text) = std::fs::read_to_string(&path) {
         if let Ok(c) = serde_json::from_str::<Credentials>(&text) {
             let hash = api::auth::hash_token(&c.token);
-            if store.find_token(&hash).await?.is_some_and(|t| t.org_id == c.org_id) {
+            if store
+                .find_token(&hash)
+                .await?
+                .is_some_and(|t| t.org_id == c.org_id)
+            {
                 return Ok((c, false));
             }
         }
     }
     let org = api::bootstrap::create_org(store, "Default Organization").await?;
-    let scopes: Vec<String> = api::auth::ALL_SCOPES.iter().map(|s| s.to_string()).collect();
-    let token = api::bootstrap::issue_token(store, &org.id, ADMIN_USER, &scopes, None, None, "access").await?;
-    let c = Credentials { org_id: org.id, token, user: ADMIN_USER.into() };
+    let scopes: Vec<String> = api::auth::ALL_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let token =
+        api::bootstrap::issue_token(store, &org.id, ADMIN_USER, &scopes, None, None, "access")
+            .await?;
+    let c = Credentials {
+        org_id: org.id,
+        token,
+        user: ADMIN_USER.into(),
+    };
     write_private(&path, &serde_json::to_string_pretty(&c)?)?;
     Ok((c, true))
 }
@@ -111,12 +139,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
     std::fs::write(settings.data_dir.join("base-url"), &base).ok();
-    println!("switchboard {} listening on {base}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "switchboard {} listening on {base}",
+        env!("CARGO_PKG_VERSION")
+    );
     println!("  org id:   {}", creds.org_id);
     println!("  token:    {}", creds.token);
     println!(
         "  {} {}",
-        if created { "created and saved to" } else { "reusing" },
+        if created {
+            "created and saved to"
+        } else {
+            "reusing"
+        },
         settings.data_dir.join(CREDENTIALS_FILE).display()
     );
     println!("  database: {}", redact(&settings.database_url));
