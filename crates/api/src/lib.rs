@@ -15,7 +15,6 @@ pub mod openapi;
 mod routes;
 pub mod tracking;
 
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -27,10 +26,6 @@ pub use routes::ENDPOINTS;
 /// The project id of the Flow Orchestration API: the same in every org and environment.
 pub const PROJECT_ID: &str = "5e5c9ad6d61f870d6d778c1b";
 
-/// The body limit of the most recently built [`AppState`]: process-wide, so wrong when
-/// several apps with different limits share a process (the tests). Kept for code not yet
-/// moved to [`extract::payload_too_large`], which reads the limit of the app at hand.
-pub(crate) static BODY_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_BODY_LIMIT);
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 /// Typed settings; the binary builds them from flags, env and the config file.
@@ -77,10 +72,6 @@ impl AppState {
         config: ApiConfig,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> Self {
-        BODY_LIMIT.store(
-            config.body_limit_bytes,
-            std::sync::atomic::Ordering::Relaxed,
-        );
         AppState {
             inner: Arc::new(Inner {
                 store,

@@ -346,26 +346,43 @@ pub(crate) async fn export_document(
     id: &str,
     version: Option<&str>,
 ) -> ApiResult<Value> {
+    let (rec, published) = stored_version(state, org, id, version).await?;
+    Ok(match published {
+        // The draft, exactly as GET flows/{flowId} answers it.
+        None => flow_document(&rec, &rec.document, rec.version, &rec.status),
+        Some(v) => {
+            let mut doc = flow_document(&rec, &v.document, v.number, "Published");
+            doc["comment"] = json!(v.comment);
+            doc["tags"] = json!(v.tags);
+            doc
+        }
+    })
+}
+
+/// The flow and, unless `version` names the draft, the published version it names:
+/// `draft`, `latest` (newest published, else the draft; the default) or N.
+async fn stored_version(
+    state: &AppState,
+    org: &str,
+    id: &str,
+    version: Option<&str>,
+) -> ApiResult<(FlowRecord, Option<FlowVersionRecord>)> {
     let rec = load_flow(state, org, id).await?;
-    let store = &state.inner.store;
     let number = match version.unwrap_or("latest") {
         "draft" => None,
         "latest" => rec.latest_version,
         n => Some(parse_version_number(n)?),
     };
-    match number {
-        // The draft, exactly as GET flows/{flowId} answers it.
-        None => Ok(flow_document(&rec, &rec.document, rec.version, &rec.status)),
-        Some(n) => {
-            let v = store.get_flow_version(org, id, n).await?.ok_or_else(|| {
-                ApiError::NotFound(format!("Flow '{id}' has no published version {n}."))
-            })?;
-            let mut doc = flow_document(&rec, &v.document, v.number, "Published");
-            doc["comment"] = json!(v.comment);
-            doc["tags"] = json!(v.tags);
-            Ok(doc)
-        }
-    }
+    let Some(n) = number else {
+        return Ok((rec, None));
+    };
+    let v = state
+        .inner
+        .store
+        .get_flow_version(org, id, n)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("Flow '{id}' has no published version {n}.")))?;
+    Ok((rec, Some(v)))
 }
 
 /// A published version number: 1, 2, 3, ...
@@ -573,10 +590,12 @@ async fn post_dispatch(
             Ok(Json(envelope(&rec, &report)).into_response())
         }
         Some("validate") => {
-            let doc = export_document(&state, &org, id, q.version_id.as_deref().or(Some("draft")))
-                .await?;
-            let mut doc = doc;
-            strip_server_fields(&mut doc);
+            // The stored document itself, as it was sent (no server fields, no publish notes).
+            let version = q.version_id.as_deref().or(Some("draft"));
+            let doc = match stored_version(&state, &org, id, version).await? {
+                (rec, None) => rec.document,
+                (_, Some(v)) => v.document,
+            };
             let mode = if q.strict.unwrap_or(false) {
                 Mode::Strict
             } else {

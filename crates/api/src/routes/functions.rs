@@ -30,7 +30,9 @@ pub const MAX_TIMEOUT_SECS: i64 = 60;
 pub const DEFAULT_TIMEOUT_SECS: i64 = 3;
 /// Largest accepted `sourceCode`.
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
-const DATA_TYPES: &[&str] = &["boolean", "datetime", "decimal", "integer", "json", "string"];
+const DATA_TYPES: &[&str] = &[
+    "boolean", "datetime", "decimal", "integer", "json", "string",
+];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -94,7 +96,17 @@ fn parse_definition(body: Value) -> ApiResult<Definition> {
     let Value::Object(mut obj) = body else {
         return Err(bad("A function body must be a JSON object."));
     };
-    for k in ["id", "orgId", "status", "tagVersionMap", "lockedBy", "createdBy", "createdDate", "lastModifiedBy", "lastModifiedDate"] {
+    for k in [
+        "id",
+        "orgId",
+        "status",
+        "tagVersionMap",
+        "lockedBy",
+        "createdBy",
+        "createdDate",
+        "lastModifiedBy",
+        "lastModifiedDate",
+    ] {
         obj.remove(k);
     }
     let str_field = |obj: &mut Map<String, Value>, k: &str| -> ApiResult<Option<String>> {
@@ -119,13 +131,11 @@ fn parse_definition(body: Value) -> ApiResult<Definition> {
     let selected_runtime = match str_field(&mut obj, "selectedRuntime")? {
         None => supported[0].to_string(),
         Some(r) if supported.contains(&r.as_str()) => r,
-        Some(r) => {
-            return Err(bad(format!(
-                "Unsupported selectedRuntime '{r}' for language '{}' (case-sensitive); supported: {}.",
-                language.as_str(),
-                supported.join(", ")
-            )))
-        }
+        Some(r) => return Err(bad(format!(
+            "Unsupported selectedRuntime '{r}' for language '{}' (case-sensitive); supported: {}.",
+            language.as_str(),
+            supported.join(", ")
+        ))),
     };
     let timeout_in_sec = match obj.remove("timeoutInSec") {
         None | Some(Value::Null) => DEFAULT_TIMEOUT_SECS,
@@ -142,7 +152,9 @@ fn parse_definition(body: Value) -> ApiResult<Definition> {
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| bad("'sourceCode' is required (the source as an escaped string)."))?;
     if source_code.len() > MAX_SOURCE_BYTES {
-        return Err(bad(format!("'sourceCode' is larger than {MAX_SOURCE_BYTES} bytes.")));
+        return Err(bad(format!(
+            "'sourceCode' is larger than {MAX_SOURCE_BYTES} bytes."
+        )));
     }
     let inputs = obj.remove("inputs").unwrap_or(Value::Array(Vec::new()));
     let Value::Array(items) = &inputs else {
@@ -156,10 +168,15 @@ fn parse_definition(body: Value) -> ApiResult<Definition> {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| bad(format!("inputs[{i}].name is required.")))?;
         if names.contains(&name) {
-            return Err(bad(format!("inputs[{i}]: input '{name}' is declared twice.")));
+            return Err(bad(format!(
+                "inputs[{i}]: input '{name}' is declared twice."
+            )));
         }
         names.push(name);
-        let ty = item.get("dataType").and_then(Value::as_str).unwrap_or_default();
+        let ty = item
+            .get("dataType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !DATA_TYPES.contains(&ty) {
             return Err(bad(format!(
                 "inputs[{i}].dataType '{ty}' is not one of {}.",
@@ -168,9 +185,15 @@ fn parse_definition(body: Value) -> ApiResult<Definition> {
         }
         if let Some(v) = item.get("value").filter(|v| !v.is_null()) {
             let s = v.as_str().ok_or_else(|| {
-                bad(format!("inputs[{i}].value must be a string encoding a {ty} sample."))
+                bad(format!(
+                    "inputs[{i}].value must be a string encoding a {ty} sample."
+                ))
             })?;
-            parse_sample(ty, s).map_err(|e| bad(format!("inputs[{i}].value for '{name}' is not a valid {ty}: {e}.")))?;
+            parse_sample(ty, s).map_err(|e| {
+                bad(format!(
+                    "inputs[{i}].value for '{name}' is not a valid {ty}: {e}."
+                ))
+            })?;
         }
     }
     let outputs = match obj.remove("outputs") {
@@ -200,7 +223,11 @@ fn parse_definition(body: Value) -> ApiResult<Definition> {
 fn parse_sample(ty: &str, s: &str) -> Result<Value, String> {
     match ty {
         "string" => Ok(Value::String(s.to_string())),
-        "integer" => s.trim().parse::<i64>().map(Value::from).map_err(|e| e.to_string()),
+        "integer" => s
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|e| e.to_string()),
         "decimal" => s
             .trim()
             .parse::<f64>()
@@ -224,10 +251,14 @@ fn parse_sample(ty: &str, s: &str) -> Result<Value, String> {
 fn check_test_value(ty: &str, v: &Value) -> bool {
     match ty {
         "string" => v.is_string(),
-        "integer" => v.is_i64() || v.is_u64() || v.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok()),
+        "integer" => {
+            v.is_i64() || v.is_u64() || v.as_str().is_some_and(|s| s.trim().parse::<i64>().is_ok())
+        }
         "decimal" => v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()),
         "boolean" => v.is_boolean() || matches!(v.as_str(), Some("true" | "false")),
-        "datetime" => v.as_str().is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
+        "datetime" => v
+            .as_str()
+            .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
         _ => true,
     }
 }
@@ -273,7 +304,11 @@ async fn load(state: &AppState, org: &str, id: &str) -> ApiResult<FunctionRecord
         .store
         .get_function(org, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("Function '{id}' does not exist in this organization.")))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "Function '{id}' does not exist in this organization."
+            ))
+        })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -288,11 +323,20 @@ async fn create(
     p.require(&org, CONFIG_WRITE)?;
     let def = parse_definition(body)?;
     let rec = record_from(def, ids::new_id(), &org, &p.user);
-    state.inner.store.insert_function(&rec).await.map_err(map_name_clash)?;
+    state
+        .inner
+        .store
+        .insert_function(&rec)
+        .await
+        .map_err(map_name_clash)?;
     Ok((StatusCode::CREATED, Json(envelope_fn(&rec))).into_response())
 }
 
-async fn list(State(state): State<AppState>, p: Principal, Path(org): Path<String>) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Value>> {
     p.require(&org, CONFIG_READ)?;
     let all = state.inner.store.list_functions(&org).await?;
     Ok(Json(Value::Array(all.iter().map(metadata).collect())))
@@ -306,7 +350,9 @@ async fn get_one(
     p.require(&org, CONFIG_READ)?;
     let (id, action) = split_action(&fn_ref);
     if let Some(a) = action {
-        return Err(ApiError::NotFound(format!("There is no GET action ':{a}' on a function.")));
+        return Err(ApiError::NotFound(format!(
+            "There is no GET action ':{a}' on a function."
+        )));
     }
     Ok(Json(envelope_fn(&load(&state, &org, id).await?)))
 }
@@ -320,7 +366,9 @@ async fn update(
     p.require(&org, CONFIG_WRITE)?;
     let (id, action) = split_action(&fn_ref);
     if let Some(a) = action {
-        return Err(ApiError::NotFound(format!("There is no PUT action ':{a}' on a function.")));
+        return Err(ApiError::NotFound(format!(
+            "There is no PUT action ':{a}' on a function."
+        )));
     }
     let current = load(&state, &org, id).await?;
     let def = parse_definition(body)?;
@@ -344,11 +392,15 @@ async fn delete(
     p.require(&org, CONFIG_WRITE)?;
     let (id, action) = split_action(&fn_ref);
     if let Some(a) = action {
-        return Err(ApiError::NotFound(format!("There is no DELETE action ':{a}' on a function.")));
+        return Err(ApiError::NotFound(format!(
+            "There is no DELETE action ':{a}' on a function."
+        )));
     }
     let rec = load(&state, &org, id).await?;
     if let Some(by) = rec.locked_by.filter(|b| *b != p.user) {
-        return Err(ApiError::Locked(format!("Function '{id}' is locked by {by}; it cannot be deleted until it is unlocked.")));
+        return Err(ApiError::Locked(format!(
+            "Function '{id}' is locked by {by}; it cannot be deleted until it is unlocked."
+        )));
     }
     state.inner.store.delete_function(&org, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -377,7 +429,11 @@ async fn post_dispatch(
 ) -> ApiResult<Response> {
     let (id, action) = split_action(&fn_ref);
     let action = action.unwrap_or_default();
-    let scope = if action == "export" { CONFIG_READ } else { CONFIG_WRITE };
+    let scope = if action == "export" {
+        CONFIG_READ
+    } else {
+        CONFIG_WRITE
+    };
     p.require(&org, scope)?;
     let body = || async {
         let bytes = crate::extract::body_bytes(req, &state).await?;
@@ -389,8 +445,11 @@ async fn post_dispatch(
     };
     match action {
         "test" => {
-            let body: TestBody = serde_json::from_value(body().await?)
-                .map_err(|e| bad(format!("Invalid test body: {e}; send {{\"inputs\": {{...}}}}.")))?;
+            let body: TestBody = serde_json::from_value(body().await?).map_err(|e| {
+                bad(format!(
+                    "Invalid test body: {e}; send {{\"inputs\": {{...}}}}."
+                ))
+            })?;
             let rec = load(&state, &org, id).await?;
             check_test_inputs(&rec, &body.inputs)?;
             let version = latest_published_draft(&state, &org, &rec, &p.user).await?;
@@ -401,14 +460,24 @@ async fn post_dispatch(
                 .map_err(|e| bad(format!("Invalid publish body: {e}")))?;
             for t in &body.tags {
                 if !TAGS.contains(&t.as_str()) {
-                    return Err(bad(format!("Unknown tag '{t}'; expected any of {}.", TAGS.join(", "))));
+                    return Err(bad(format!(
+                        "Unknown tag '{t}'; expected any of {}.",
+                        TAGS.join(", ")
+                    )));
                 }
             }
             load(&state, &org, id).await?;
             let (rec, _) = state
                 .inner
                 .store
-                .publish_function(&org, id, &body.tags, body.comment.as_deref(), &p.user, ids::now())
+                .publish_function(
+                    &org,
+                    id,
+                    &body.tags,
+                    body.comment.as_deref(),
+                    &p.user,
+                    ids::now(),
+                )
                 .await?;
             Ok(Json(envelope_fn(&rec)).into_response())
         }
@@ -441,8 +510,12 @@ async fn post_dispatch(
             }))
             .into_response())
         }
-        "" => Err(ApiError::MethodNotAllowed("POST on a function needs an action such as :test or :publish; update with PUT.".into())),
-        other => Err(ApiError::NotFound(format!("There is no POST action ':{other}' on a function."))),
+        "" => Err(ApiError::MethodNotAllowed(
+            "POST on a function needs an action such as :test or :publish; update with PUT.".into(),
+        )),
+        other => Err(ApiError::NotFound(format!(
+            "There is no POST action ':{other}' on a function."
+        ))),
     }
 }
 
@@ -470,14 +543,21 @@ fn check_test_inputs(rec: &FunctionRecord, inputs: &Map<String, Value>) -> ApiRe
         }
     }
     if let Some((missing, _)) = declared.iter().find(|(n, _)| !inputs.contains_key(*n)) {
-        return Err(bad(format!("Test input '{missing}' is declared but missing from 'inputs'.")));
+        return Err(bad(format!(
+            "Test input '{missing}' is declared but missing from 'inputs'."
+        )));
     }
     Ok(())
 }
 
 /// `:test` runs the latest draft: publish it (without tags) unless the newest version
 /// already holds exactly this draft.
-async fn latest_published_draft(state: &AppState, org: &str, rec: &FunctionRecord, user: &str) -> ApiResult<i64> {
+async fn latest_published_draft(
+    state: &AppState,
+    org: &str,
+    rec: &FunctionRecord,
+    user: &str,
+) -> ApiResult<i64> {
     let store = &state.inner.store;
     let versions = store.list_function_versions(org, &rec.id).await?;
     if let Some(v) = versions.iter().max_by_key(|v| v.version) {
@@ -490,12 +570,24 @@ async fn latest_published_draft(state: &AppState, org: &str, rec: &FunctionRecor
         }
     }
     let (_, v) = store
-        .publish_function(org, &rec.id, &[], Some("Published implicitly by :test"), user, ids::now())
+        .publish_function(
+            org,
+            &rec.id,
+            &[],
+            Some("Published implicitly by :test"),
+            user,
+            ids::now(),
+        )
         .await?;
     Ok(v.version)
 }
 
-async fn run_test(state: &AppState, rec: &FunctionRecord, version: i64, inputs: Map<String, Value>) -> ApiResult<Response> {
+async fn run_test(
+    state: &AppState,
+    rec: &FunctionRecord,
+    version: i64,
+    inputs: Map<String, Value>,
+) -> ApiResult<Response> {
     let language: Language = rec.language.parse().map_err(ApiError::internal)?;
     let src = FunctionSource {
         key: format!("{}@{version}", rec.id),
@@ -519,11 +611,18 @@ async fn run_test(state: &AppState, rec: &FunctionRecord, version: i64, inputs: 
             };
             let mut body = envelope(status, &format!("The function failed ({}): {e}", e.kind()));
             let (message, stack, logs) = match &e {
-                FunctionError::Thrown { message, stack, logs } => (message.clone(), stack.clone(), logs.clone()),
-                FunctionError::Timeout { logs, .. } | FunctionError::MemoryLimit { logs } => (e.to_string(), String::new(), logs.clone()),
+                FunctionError::Thrown {
+                    message,
+                    stack,
+                    logs,
+                } => (message.clone(), stack.clone(), logs.clone()),
+                FunctionError::Timeout { logs, .. } | FunctionError::MemoryLimit { logs } => {
+                    (e.to_string(), String::new(), logs.clone())
+                }
                 other => (other.to_string(), String::new(), String::new()),
             };
-            body["failure"] = json!({"kind": e.kind(), "message": message, "stack": stack, "logs": logs});
+            body["failure"] =
+                json!({"kind": e.kind(), "message": message, "stack": stack, "logs": logs});
             Ok((status, Json(body)).into_response())
         }
     }
@@ -536,8 +635,11 @@ async fn import(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
     p.require(&org, CONFIG_WRITE)?;
-    let mut multipart = multipart
-        .map_err(|e| bad(format!("Expected a multipart/form-data body with a 'file' part: {e}")))?;
+    let mut multipart = multipart.map_err(|e| {
+        bad(format!(
+            "Expected a multipart/form-data body with a 'file' part: {e}"
+        ))
+    })?;
     let (mut file, mut name) = (None, None);
     while let Some(field) = multipart
         .next_field()
@@ -545,12 +647,27 @@ async fn import(
         .map_err(|e| bad(format!("Malformed multipart body: {e}")))?
     {
         match field.name() {
-            Some("file") => file = Some(field.bytes().await.map_err(|e| bad(format!("Could not read the 'file' part: {e}")))?),
-            Some("name") => name = Some(field.text().await.map_err(|e| bad(format!("Could not read the 'name' part: {e}")))?),
+            Some("file") => {
+                file = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| bad(format!("Could not read the 'file' part: {e}")))?,
+                )
+            }
+            Some("name") => {
+                name = Some(
+                    field
+                        .text()
+                        .await
+                        .map_err(|e| bad(format!("Could not read the 'name' part: {e}")))?,
+                )
+            }
             _ => {}
         }
     }
-    let bytes = file.ok_or_else(|| bad("The multipart body has no 'file' part (the file :export produced)."))?;
+    let bytes = file
+        .ok_or_else(|| bad("The multipart body has no 'file' part (the file :export produced)."))?;
     // Accept the exported file itself, or its base64 `content` wrapped as :export returns it.
     let mut doc = crate::extract::parse_json(&bytes)?;
     if let Some(content) = doc.get("content").and_then(Value::as_str) {
@@ -564,6 +681,11 @@ async fn import(
     }
     let def = parse_definition(doc)?;
     let rec = record_from(def, ids::new_id(), &org, &p.user);
-    state.inner.store.insert_function(&rec).await.map_err(map_name_clash)?;
+    state
+        .inner
+        .store
+        .insert_function(&rec)
+        .await
+        .map_err(map_name_clash)?;
     Ok((StatusCode::CREATED, Json(envelope_fn(&rec))).into_response())
 }

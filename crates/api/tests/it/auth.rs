@@ -7,31 +7,38 @@ use serde_json::json;
 
 use crate::util::{basic_flow, send, snapshot, ADMIN};
 
-api_test!(missing_or_bad_token_is_401_in_the_envelope, |app| async move {
-    let path = app.v2("activities");
-    let none = send(app.anonymous(Method::GET, &path)).await;
-    none.expect_envelope(401);
-    snapshot!("unauthorized_without_token", none.json);
+api_test!(
+    missing_or_bad_token_is_401_in_the_envelope,
+    |app| async move {
+        let path = app.v2("activities");
+        let none = send(app.anonymous(Method::GET, &path)).await;
+        none.expect_envelope(401);
+        snapshot!("unauthorized_without_token", none.json);
 
-    let bad = send(app.request_as("sb_not-a-real-token", Method::GET, &path)).await;
-    bad.expect_envelope(401);
-    let basic = send(
-        app.anonymous(Method::GET, &path)
-            .header("authorization", "Basic dXNlcjpwYXNz"),
-    )
-    .await;
-    basic.expect_envelope(401);
-    let empty = send(app.anonymous(Method::GET, &path).header("authorization", "Bearer ")).await;
-    empty.expect_envelope(401);
+        let bad = send(app.request_as("sb_not-a-real-token", Method::GET, &path)).await;
+        bad.expect_envelope(401);
+        let basic = send(
+            app.anonymous(Method::GET, &path)
+                .header("authorization", "Basic dXNlcjpwYXNz"),
+        )
+        .await;
+        basic.expect_envelope(401);
+        let empty = send(
+            app.anonymous(Method::GET, &path)
+                .header("authorization", "Bearer "),
+        )
+        .await;
+        empty.expect_envelope(401);
 
-    // Writes too, before the body is even looked at.
-    let import = send(
-        app.anonymous(Method::POST, &app.v2("flows:import"))
-            .json(&basic_flow()),
-    )
-    .await;
-    import.expect_envelope(401);
-});
+        // Writes too, before the body is even looked at.
+        let import = send(
+            app.anonymous(Method::POST, &app.v2("flows:import"))
+                .json(&basic_flow()),
+        )
+        .await;
+        import.expect_envelope(401);
+    }
+);
 
 api_test!(expired_token_is_401, |app| async move {
     let scopes = vec![api::auth::CONFIG_READ.to_string()];
@@ -64,20 +71,29 @@ api_test!(tracking_id_is_echoed_or_generated, |app| async move {
     let ok = app.get("/healthz").await;
     ok.expect(200);
     assert!(ok.header("trackingid").is_some_and(|t| !t.is_empty()));
-    let ok = send(app.request(Method::GET, &app.v2("activities")).header("TrackingId", "abc")).await;
+    let ok = send(
+        app.request(Method::GET, &app.v2("activities"))
+            .header("TrackingId", "abc"),
+    )
+    .await;
     ok.expect(200);
     assert_eq!(ok.header("trackingid"), Some("abc"));
 });
 
 api_test!(another_orgs_path_is_403, |app| async move {
-    let other = api::bootstrap::create_org(&app.store, "Other Org").await.unwrap();
+    let other = api::bootstrap::create_org(&app.store, "Other Org")
+        .await
+        .unwrap();
     let other_path = format!("/{}/project/{}/v2/activities", other.id, api::PROJECT_ID);
     let resp = app.get(&other_path).await;
     resp.expect_envelope(403);
     snapshot!("forbidden_other_org", resp.json);
 
     // A flow of the other org is not reachable through either path.
-    let scopes: Vec<String> = api::auth::ALL_SCOPES.iter().map(|s| s.to_string()).collect();
+    let scopes: Vec<String> = api::auth::ALL_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let other_token = api::bootstrap::issue_token(
         &app.store,
         &other.id,
@@ -98,7 +114,10 @@ api_test!(another_orgs_path_is_403, |app| async move {
         .json(&basic_flow()),
     )
     .await;
-    let other_flow = import.expect(201)["flow"]["id"].as_str().unwrap().to_string();
+    let other_flow = import.expect(201)["flow"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let via_own_org = app.get(&app.v2(&format!("flows/{other_flow}"))).await;
     via_own_org.expect_envelope(404);
     let via_other_org = app
@@ -119,7 +138,11 @@ api_test!(another_orgs_path_is_403, |app| async move {
     let owner = send(app.request_as(
         &other_token,
         Method::GET,
-        &format!("/{}/project/{}/v2/flows/{other_flow}", other.id, api::PROJECT_ID),
+        &format!(
+            "/{}/project/{}/v2/flows/{other_flow}",
+            other.id,
+            api::PROJECT_ID
+        ),
     ))
     .await;
     owner.expect(200);
@@ -137,8 +160,12 @@ api_test!(scopes_are_enforced, |app| async move {
     get.expect(200);
 
     let import = send(
-        app.request_as(&reader, Method::POST, &app.v2("flows:import?overwrite=true"))
-            .json(&basic_flow()),
+        app.request_as(
+            &reader,
+            Method::POST,
+            &app.v2("flows:import?overwrite=true"),
+        )
+        .json(&basic_flow()),
     )
     .await;
     let description = import.expect_envelope(403);
@@ -171,22 +198,27 @@ api_test!(scopes_are_enforced, |app| async move {
     read.expect(200);
 });
 
-api_test!(created_and_modified_by_come_from_the_token, |app| async move {
-    let carol = app.admin_token_for("carol@example.com").await;
-    let import = send(
-        app.request_as(&carol, Method::POST, &app.v2("flows:import"))
-            .json(&basic_flow()),
-    )
-    .await;
-    let flow = import.expect(201)["flow"].clone();
-    assert_eq!(flow["createdBy"], "carol@example.com");
-    assert_eq!(flow["lastModifiedBy"], "carol@example.com");
-    let id = flow["id"].as_str().unwrap();
-    let saved = app.post(&app.v2(&format!("flows/{id}")), &basic_flow()).await;
-    let flow = &saved.expect(200)["flow"];
-    assert_eq!(flow["createdBy"], "carol@example.com");
-    assert_eq!(flow["lastModifiedBy"], ADMIN);
-});
+api_test!(
+    created_and_modified_by_come_from_the_token,
+    |app| async move {
+        let carol = app.admin_token_for("carol@example.com").await;
+        let import = send(
+            app.request_as(&carol, Method::POST, &app.v2("flows:import"))
+                .json(&basic_flow()),
+        )
+        .await;
+        let flow = import.expect(201)["flow"].clone();
+        assert_eq!(flow["createdBy"], "carol@example.com");
+        assert_eq!(flow["lastModifiedBy"], "carol@example.com");
+        let id = flow["id"].as_str().unwrap();
+        let saved = app
+            .post(&app.v2(&format!("flows/{id}")), &basic_flow())
+            .await;
+        let flow = &saved.expect(200)["flow"];
+        assert_eq!(flow["createdBy"], "carol@example.com");
+        assert_eq!(flow["lastModifiedBy"], ADMIN);
+    }
+);
 
 fn form(pairs: &[(&str, &str)]) -> String {
     pairs
@@ -241,7 +273,10 @@ api_test!(access_token_endpoint, |app| async move {
             .json(&basic_flow()),
     )
     .await;
-    let created_by = import.expect(201)["flow"]["createdBy"].as_str().unwrap().to_string();
+    let created_by = import.expect(201)["flow"]["createdBy"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(created_by.contains(&client_id), "{created_by}");
 
     // refresh_token grant.
@@ -270,7 +305,10 @@ api_test!(access_token_endpoint, |app| async move {
         ("scope", "cjp:config_read"),
     ])))
     .await;
-    let narrow = resp.expect(200)["access_token"].as_str().unwrap().to_string();
+    let narrow = resp.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let write = send(
         app.request_as(&narrow, Method::POST, &app.v2("flows:validate"))
             .json(&basic_flow()),

@@ -22,18 +22,31 @@ api_test!(list_activities_with_filters, |app| async move {
     let all = app.get(&app.v2("activities")).await;
     let all = all.expect(200).clone();
     let all_names = names(&all, "activityName");
-    for needed in ["start", "play-message", "disconnect-contact", "queue-contact", "http-request"] {
+    for needed in [
+        "start",
+        "play-message",
+        "disconnect-contact",
+        "queue-contact",
+        "http-request",
+    ] {
         assert!(all_names.iter().any(|n| n == needed), "{needed} listed");
     }
     for a in all.as_array().unwrap() {
-        assert!(["start", "action", "event", "end"].contains(&a["group"].as_str().unwrap()), "{a}");
+        assert!(
+            ["start", "action", "event", "end"].contains(&a["group"].as_str().unwrap()),
+            "{a}"
+        );
         assert!(a["outputPorts"].is_array() && a["inputs"].is_array(), "{a}");
     }
 
     let starts = app.get(&app.v2("activities?group=start")).await;
     let starts = starts.expect(200).clone();
     assert!(!starts.as_array().unwrap().is_empty());
-    assert!(starts.as_array().unwrap().iter().all(|a| a["group"] == "start"));
+    assert!(starts
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["group"] == "start"));
     assert!(names(&starts, "activityName").contains(&"start".to_string()));
 
     let ends = app.get(&app.v2("activities?group=end")).await;
@@ -52,7 +65,9 @@ api_test!(list_activities_with_filters, |app| async move {
     }
     assert!(!names(&work, "activityName").contains(&"play-message".to_string()));
 
-    let both = app.get(&app.v2("activities?group=action&contactType=telephony")).await;
+    let both = app
+        .get(&app.v2("activities?group=action&contactType=telephony"))
+        .await;
     assert!(names(both.expect(200), "activityName").contains(&"play-message".to_string()));
 
     let bad = app.get(&app.v2("activities?group=middle")).await;
@@ -99,11 +114,16 @@ api_test!(choices_in_every_mode, |app| async move {
     assert_eq!(*default.expect(200), list);
 
     let search = app.get(&format!("{base}?mode=search&query=work")).await;
-    assert_eq!(choice_names(search.expect(200)), ["Default Work Item Queue"]);
+    assert_eq!(
+        choice_names(search.expect(200)),
+        ["Default Work Item Queue"]
+    );
     let none = app.get(&format!("{base}?mode=search&query=zzz")).await;
     assert_eq!(choice_names(none.expect(200)), Vec::<String>::new());
 
-    let valid = app.get(&format!("{base}?mode=validate&value=Default%20Queue")).await;
+    let valid = app
+        .get(&format!("{base}?mode=validate&value=Default%20Queue"))
+        .await;
     let valid = valid.expect(200);
     assert_eq!(valid["valid"], true);
     assert_eq!(valid["choice"]["name"], "Default Queue");
@@ -120,10 +140,14 @@ api_test!(choices_in_every_mode, |app| async move {
     dynamic_names.sort();
     assert_eq!(dynamic_names, queues);
     let bad_parents = app
-        .get(&format!("{base}?mode=dynamic&parent_inputs=%7B%22nope%22%3A1%7D"))
+        .get(&format!(
+            "{base}?mode=dynamic&parent_inputs=%7B%22nope%22%3A1%7D"
+        ))
         .await;
     bad_parents.expect_envelope(400);
-    let not_json = app.get(&format!("{base}?mode=dynamic&parent_inputs=%7B")).await;
+    let not_json = app
+        .get(&format!("{base}?mode=dynamic&parent_inputs=%7B"))
+        .await;
     not_json.expect_envelope(400);
 
     let bad_mode = app.get(&format!("{base}?mode=everything")).await;
@@ -136,27 +160,33 @@ api_test!(choices_in_every_mode, |app| async move {
     assert!(choice_names(methods.expect(200)).contains(&"POST".to_string()));
 });
 
-api_test!(choices_for_an_input_without_choices_is_400, |app| async move {
-    let resp = app
-        .get(&app.v2("activities/http-request/inputs/url/choices?mode=list"))
-        .await;
-    let description = resp.expect_envelope(400);
-    assert!(description.contains("url"), "{description}");
-    let no_input = app
-        .get(&app.v2("activities/http-request/inputs/nope/choices"))
-        .await;
-    no_input.expect_envelope(404);
-    let no_activity = app.get(&app.v2("activities/nope/inputs/url/choices")).await;
-    no_activity.expect_envelope(404);
-});
-
-api_test!(event_specifications_include_global_error, |app| async move {
-    let resp = app.get(&app.v2("event-specifications")).await;
-    let events = names(resp.expect(200), "name");
-    for e in ["GlobalErrorHandling", "ContactStartWorkflow"] {
-        assert!(events.iter().any(|n| n == e), "{e} in {events:?}");
+api_test!(
+    choices_for_an_input_without_choices_is_400,
+    |app| async move {
+        let resp = app
+            .get(&app.v2("activities/http-request/inputs/url/choices?mode=list"))
+            .await;
+        let description = resp.expect_envelope(400);
+        assert!(description.contains("url"), "{description}");
+        let no_input = app
+            .get(&app.v2("activities/http-request/inputs/nope/choices"))
+            .await;
+        no_input.expect_envelope(404);
+        let no_activity = app.get(&app.v2("activities/nope/inputs/url/choices")).await;
+        no_activity.expect_envelope(404);
     }
-});
+);
+
+api_test!(
+    event_specifications_include_global_error,
+    |app| async move {
+        let resp = app.get(&app.v2("event-specifications")).await;
+        let events = names(resp.expect(200), "name");
+        for e in ["GlobalErrorHandling", "ContactStartWorkflow"] {
+            assert!(events.iter().any(|n| n == e), "{e} in {events:?}");
+        }
+    }
+);
 
 api_test!(another_project_id_is_404, |app| async move {
     for rest in [

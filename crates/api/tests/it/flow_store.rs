@@ -66,7 +66,9 @@ api_test!(legacy_multipart_import, |app| async move {
     assert!(description.contains("INVALID_PORT"), "{description}");
     let not_json = send(
         app.request(Method::POST, &app.legacy("flows:import"))
-            .multipart(Form::new().part("file", Part::bytes(b"{nope".to_vec()).file_name("f.json"))),
+            .multipart(
+                Form::new().part("file", Part::bytes(b"{nope".to_vec()).file_name("f.json")),
+            ),
     )
     .await;
     not_json.expect_envelope(400);
@@ -117,7 +119,12 @@ api_test!(legacy_list_pages_and_searches, |app| async move {
 
     let subflows = app.get(&app.legacy("flows?flowType=SUBFLOW")).await;
     assert_eq!(*subflows.expect(200), json!([]));
-    for bad in ["flows?flowType=X", "flows?page=-1", "flows?includePagination=maybe", "flows?nope=1"] {
+    for bad in [
+        "flows?flowType=X",
+        "flows?page=-1",
+        "flows?includePagination=maybe",
+        "flows?nope=1",
+    ] {
         app.get(&app.legacy(bad)).await.expect_envelope(400);
     }
 });
@@ -143,7 +150,10 @@ api_test!(legacy_export_and_publish, |app| async move {
     assert_eq!(body["id"], json!(id));
     assert_eq!(body["projectId"], api::PROJECT_ID);
     assert_eq!(body["latestVersion"]["version"], 1);
-    assert_eq!(body["latestVersion"]["comment"], "Publishing the latest version");
+    assert_eq!(
+        body["latestVersion"]["comment"],
+        "Publishing the latest version"
+    );
     let tags: Vec<&str> = body["tags"]
         .as_array()
         .unwrap()
@@ -166,15 +176,21 @@ api_test!(legacy_export_and_publish, |app| async move {
     assert_eq!(listed[0]["tags"].as_array().unwrap().len(), 2);
 
     // Bad input and unknown ids.
-    app.post(&app.legacy(&format!("flows/{id}:publish")), &json!({"tagIds": ["Prod"]}))
-        .await
-        .expect_envelope(400);
+    app.post(
+        &app.legacy(&format!("flows/{id}:publish")),
+        &json!({"tagIds": ["Prod"]}),
+    )
+    .await
+    .expect_envelope(400);
     app.get(&app.legacy("flows/ffffffffffffffffffffffff:export"))
         .await
         .expect_envelope(404);
-    app.post(&app.legacy("flows/ffffffffffffffffffffffff:publish"), &json!({}))
-        .await
-        .expect_envelope(404);
+    app.post(
+        &app.legacy("flows/ffffffffffffffffffffffff:publish"),
+        &json!({}),
+    )
+    .await
+    .expect_envelope(404);
     app.get(&app.legacy(&format!("flows/{id}:export?version=9")))
         .await
         .expect_envelope(404);

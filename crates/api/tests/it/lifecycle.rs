@@ -40,7 +40,10 @@ api_test!(publish_numbers_versions_and_moves_tags, |app| async move {
     // Versions are immutable: change the draft, publish again.
     app.patch(&path, &guide_patch()).await.expect(200);
     let second = app
-        .post(&format!("{path}:publish"), &json!({"comment": "Hold message.", "tags": ["Live"]}))
+        .post(
+            &format!("{path}:publish"),
+            &json!({"comment": "Hold message.", "tags": ["Live"]}),
+        )
         .await;
     assert_eq!(second.expect(200)["publishedVersion"]["version"], 2);
 
@@ -59,7 +62,8 @@ api_test!(publish_numbers_versions_and_moves_tags, |app| async move {
     snapshot!("versions_after_two_publishes", versions);
 
     // Without a body: no comment, only Latest moves.
-    let third = crate::util::send(app.request(reqwest::Method::POST, &format!("{path}:publish"))).await;
+    let third =
+        crate::util::send(app.request(reqwest::Method::POST, &format!("{path}:publish"))).await;
     assert_eq!(third.expect(200)["publishedVersion"]["version"], 3);
     let versions = app.get(&format!("{path}/versions")).await;
     assert_eq!(
@@ -75,45 +79,60 @@ api_test!(publish_numbers_versions_and_moves_tags, |app| async move {
     let v1 = app.get(&format!("{path}:export?version=1")).await;
     let v1 = v1.expect(200).clone();
     assert_eq!(v1["status"], "Published");
-    assert_eq!(v1["nodes"].as_array().unwrap().len(), 3, "version 1 is the basic flow");
+    assert_eq!(
+        v1["nodes"].as_array().unwrap().len(),
+        3,
+        "version 1 is the basic flow"
+    );
     let latest = app.get(&format!("{path}:export?version=latest")).await;
     let latest = latest.expect(200);
     assert_eq!(latest["version"], 3);
     assert_eq!(latest["nodes"].as_array().unwrap().len(), 4);
     let draft = app.get(&format!("{path}:export?version=draft")).await;
-    assert_eq!(draft.expect(200)["status"], "Published", "the flow's status");
+    assert_eq!(
+        draft.expect(200)["status"],
+        "Published",
+        "the flow's status"
+    );
 
     // Stored versions validate.
     for v in ["1", "3", "draft"] {
         let resp = app
             .post(&format!("{path}:validate?versionId={v}"), &json!({}))
             .await;
-        assert_eq!(*resp.expect(200), json!({"valid": true, "errors": []}), "version {v}");
+        assert_eq!(
+            *resp.expect(200),
+            json!({"valid": true, "errors": []}),
+            "version {v}"
+        );
     }
     let got = app.get(&path).await;
     let got = got.expect(200);
     assert_eq!(got["status"], "Published");
 });
 
-api_test!(publish_refuses_unknown_tags_and_bad_bodies, |app| async move {
-    let id = app.import(&basic_flow()).await;
-    let path = app.v2(&format!("flows/{id}:publish"));
-    let resp = app.post(&path, &json!({"tags": ["Prod"]})).await;
-    let description = resp.expect_envelope(400);
-    assert!(description.contains("Prod"), "{description}");
-    let resp = app.post(&path, &json!({"tags": "Live"})).await;
-    resp.expect_envelope(400);
-    let resp = send(
-        app.request(reqwest::Method::POST, &path)
-            .header("content-type", "application/json")
-            .body("{"),
-    )
-    .await;
-    resp.expect_envelope(400);
-    // Nothing was published.
-    let versions = app.get(&app.v2(&format!("flows/{id}/versions"))).await;
-    assert_eq!(*versions.expect(200), json!([]));
-});
+api_test!(
+    publish_refuses_unknown_tags_and_bad_bodies,
+    |app| async move {
+        let id = app.import(&basic_flow()).await;
+        let path = app.v2(&format!("flows/{id}:publish"));
+        let resp = app.post(&path, &json!({"tags": ["Prod"]})).await;
+        let description = resp.expect_envelope(400);
+        assert!(description.contains("Prod"), "{description}");
+        let resp = app.post(&path, &json!({"tags": "Live"})).await;
+        resp.expect_envelope(400);
+        let resp = send(
+            app.request(reqwest::Method::POST, &path)
+                .header("content-type", "application/json")
+                .body("{"),
+        )
+        .await;
+        resp.expect_envelope(400);
+        // Nothing was published.
+        let versions = app.get(&app.v2(&format!("flows/{id}/versions"))).await;
+        assert_eq!(*versions.expect(200), json!([]));
+    }
+);
 
 api_test!(lock_keeps_other_users_out, |app| async move {
     let id = app.import(&basic_flow()).await;
@@ -131,7 +150,8 @@ api_test!(lock_keeps_other_users_out, |app| async move {
     assert!(save.expect_envelope(423).contains(ADMIN));
     let patch = send(as_bob(reqwest::Method::PATCH, &path).json(&guide_patch())).await;
     assert!(patch.expect_envelope(423).contains(ADMIN));
-    let publish = send(as_bob(reqwest::Method::POST, &format!("{path}:publish")).json(&json!({}))).await;
+    let publish =
+        send(as_bob(reqwest::Method::POST, &format!("{path}:publish")).json(&json!({}))).await;
     assert!(publish.expect_envelope(423).contains(ADMIN));
     let lock = send(as_bob(reqwest::Method::POST, &format!("{path}:lock"))).await;
     assert!(lock.expect_envelope(423).contains(ADMIN));
@@ -173,8 +193,12 @@ api_test!(delete_removes_the_flow_and_its_versions, |app| async move {
     assert_eq!(deleted.status.as_u16(), 204);
     assert!(deleted.text.is_empty());
     app.get(&path).await.expect_envelope(404);
-    app.get(&format!("{path}/versions")).await.expect_envelope(404);
-    app.get(&format!("{path}:export?version=1")).await.expect_envelope(404);
+    app.get(&format!("{path}/versions"))
+        .await
+        .expect_envelope(404);
+    app.get(&format!("{path}:export?version=1"))
+        .await
+        .expect_envelope(404);
     app.delete(&path).await.expect_envelope(404);
     // The name is free again.
     app.import(&basic_flow()).await;
@@ -199,8 +223,16 @@ api_test!(list_flows_pages_and_filters, |app| async move {
 
     let page = app.get(&app.v2("flows?page=1&size=2")).await;
     assert_eq!(page.expect(200)["data"][0]["name"], "Gamma");
-    let page = app.get(&app.v2("flows?page=5&size=2")).await;
-    assert_eq!(page.expect(200)["data"], json!([]));
+    for past_the_end in [
+        "flows?page=5&size=2",
+        "flows?page=18446744073709551615&size=100",
+    ] {
+        let page = app.get(&app.v2(past_the_end)).await;
+        assert_eq!(page.expect(200)["data"], json!([]), "{past_the_end}");
+    }
+    // Sizes are clamped to 1..=100.
+    let huge = app.get(&app.v2("flows?size=18446744073709551615")).await;
+    assert_eq!(huge.expect(200)["pageSize"], 100);
 
     let by_name = app.get(&app.v2("flows?name=alp")).await;
     let by_name = by_name.expect(200);

@@ -31,7 +31,6 @@ pub struct TestApp {
     pub token: String,
     pub client: reqwest::Client,
     pub store: Store,
-    pub backend: Backend,
     server: tokio::task::AbortHandle,
     _dir: Option<tempfile::TempDir>,
 }
@@ -60,6 +59,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 /// admin token. None (after saying so) for PostgreSQL when `SWITCHBOARD_TEST_DATABASE_URL`
 /// is not set.
 pub async fn spawn_app_with(backend: Backend, config: ApiConfig) -> Option<TestApp> {
+    spawn_app_full(backend, config, None).await
+}
+
+/// [`spawn_app_with`], serving `/metrics` from `metrics`.
+pub async fn spawn_app_full(
+    backend: Backend,
+    config: ApiConfig,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> Option<TestApp> {
     let (store, dir) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temporary directory");
@@ -81,12 +89,15 @@ pub async fn spawn_app_with(backend: Backend, config: ApiConfig) -> Option<TestA
     let org = api::bootstrap::create_org(&store, "Test Org")
         .await
         .expect("create org");
-    let scopes: Vec<String> = api::auth::ALL_SCOPES.iter().map(|s| s.to_string()).collect();
+    let scopes: Vec<String> = api::auth::ALL_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let token = api::bootstrap::issue_token(&store, &org.id, ADMIN, &scopes, None, None, "access")
         .await
         .expect("issue admin token");
 
-    let state = api::AppState::new(store.clone(), catalog::Catalog::builtin(), config, None);
+    let state = api::AppState::new(store.clone(), catalog::Catalog::builtin(), config, metrics);
     let app = api::router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -109,7 +120,6 @@ pub async fn spawn_app_with(backend: Backend, config: ApiConfig) -> Option<TestA
         token,
         client,
         store,
-        backend,
         server,
         _dir: dir,
     })
@@ -153,7 +163,11 @@ impl Resp {
             self.text
         );
         let tracking = body["trackingId"].as_str().unwrap_or_default();
-        assert!(!tracking.is_empty(), "envelope without trackingId: {}", self.text);
+        assert!(
+            !tracking.is_empty(),
+            "envelope without trackingId: {}",
+            self.text
+        );
         assert_eq!(
             Some(tracking),
             self.header("trackingid"),
@@ -197,7 +211,11 @@ impl TestApp {
 
     /// `/flow-store/{org}/project/{projectId}/{rest}`
     pub fn legacy(&self, rest: &str) -> String {
-        format!("/flow-store/{}/project/{}/{rest}", self.org, api::PROJECT_ID)
+        format!(
+            "/flow-store/{}/project/{}/{rest}",
+            self.org,
+            api::PROJECT_ID
+        )
     }
 
     /// A request with the admin token.
@@ -263,7 +281,9 @@ fn fixture(text: &str) -> Value {
 
 /// "Build a basic flow", Step 1.
 pub fn basic_flow() -> Value {
-    fixture(include_str!("../../../../tests/fixtures/seeds/basic-flow.json"))
+    fixture(include_str!(
+        "../../../../tests/fixtures/seeds/basic-flow.json"
+    ))
 }
 
 /// "Add a global error handler", Step 1.
@@ -323,7 +343,7 @@ pub(crate) use snapshot;
 
 /// Replaces what differs between runs by its kind, wherever it occurs (a whole value or
 /// inside a message): RFC 3339 timestamps, UUIDs (org ids), 24-hex ids (flows), tracking ids,
-/// tokens. Client data such as node ids (`node-start`) is left alone.
+/// tokens. Client data such as node ids (`node-start`) and the project id are left alone.
 pub fn redact(v: &Value) -> Value {
     match v {
         Value::String(s) => Value::String(redact_str(s)),
@@ -400,7 +420,8 @@ fn match_at(b: &[u8]) -> Option<(usize, &'static str)> {
     if is_uuid(b) {
         return Some((36, "[uuid]"));
     }
-    if hex_run(b, 24) {
+    // The project id is the same everywhere; keep it.
+    if hex_run(b, 24) && !b.starts_with(api::PROJECT_ID.as_bytes()) {
         return Some((24, "[id]"));
     }
     None
