@@ -9,8 +9,13 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let listen = args.next().unwrap_or_else(|| "127.0.0.1:18182".into());
     let file = args.next().expect("usage: bare LISTEN_ADDR FILE");
-    let body: &'static [u8] = Box::leak(std::fs::read(file).expect("readable body file").into_boxed_slice());
-    let handler = move || async move { ([(header::CONTENT_TYPE, "application/json")], body).into_response() };
+    let body: &'static [u8] = Box::leak(
+        std::fs::read(file)
+            .expect("readable body file")
+            .into_boxed_slice(),
+    );
+    let handler =
+        move || async move { ([(header::CONTENT_TYPE, "application/json")], body).into_response() };
     let app = axum::Router::new().fallback(handler);
     let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind");
     axum::serve(listener, app).await.expect("serve");

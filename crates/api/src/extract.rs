@@ -25,6 +25,19 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// The bytes of a JSON request body (content type and size checked), for handlers that parse
+/// it straight into a typed model.
+pub struct JsonBytes(pub Bytes);
+
+impl FromRequest<AppState> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
             let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
             let mime = ct.split(';').next().unwrap_or_default().trim();
@@ -34,8 +47,7 @@ impl FromRequest<AppState> for JsonBody {
                 )));
             }
         }
-        let bytes = body_bytes(req, state).await?;
-        parse_json(&bytes).map(JsonBody)
+        body_bytes(req, state).await.map(JsonBytes)
     }
 }
 

@@ -55,9 +55,24 @@ pub(crate) struct Inner {
     pub config: ApiConfig,
     pub auth: auth::AuthCache,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Serialized `GET flows/{id}` bodies, on SQLite only (one server process per database
+    /// file, so this process sees every write); entries are dropped on every write to the flow.
+    pub flow_cache:
+        Option<std::sync::Mutex<std::collections::HashMap<(String, String), bytes::Bytes>>>,
+    /// Configuration entities per (org, kind) for choices and validation, kept for
+    /// [`ENTITY_TTL`]: validation reads them on every request, they change rarely, and the
+    /// TTL bounds how stale another server process's change can look.
+    pub entities: EntityCache,
     /// Started on first use: most requests never run a function.
     pub functions: std::sync::OnceLock<functions::FunctionHost>,
 }
+
+type EntityCache = std::sync::Mutex<
+    std::collections::HashMap<(String, &'static str), (std::time::Instant, Vec<(String, String)>)>,
+>;
+
+/// How long cached configuration entities are trusted.
+pub const ENTITY_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -74,19 +89,70 @@ impl AppState {
     ) -> Self {
         AppState {
             inner: Arc::new(Inner {
-                store,
+                store: store.clone(),
                 catalog,
                 validator: validate::Validator::new(catalog),
                 config,
                 auth: auth::AuthCache::default(),
                 metrics,
                 functions: std::sync::OnceLock::new(),
+                entities: EntityCache::default(),
+                flow_cache: (store.backend() == store::Backend::Sqlite)
+                    .then(|| std::sync::Mutex::new(std::collections::HashMap::new())),
             }),
         }
     }
 
     pub fn store(&self) -> &store::Store {
         &self.inner.store
+    }
+
+    pub(crate) fn cached_entities(
+        &self,
+        key: &(String, &'static str),
+    ) -> Option<Vec<(String, String)>> {
+        let map = self
+            .inner
+            .entities
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < ENTITY_TTL)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub(crate) fn cache_entities(&self, key: (String, &'static str), list: Vec<(String, String)>) {
+        let mut map = self
+            .inner
+            .entities
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.insert(key, (std::time::Instant::now(), list));
+    }
+
+    /// A cached `GET flows/{id}` body.
+    pub(crate) fn cached_flow(&self, org: &str, id: &str) -> Option<bytes::Bytes> {
+        let cache = self.inner.flow_cache.as_ref()?;
+        let map = cache.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(org.to_string(), id.to_string())).cloned()
+    }
+
+    pub(crate) fn cache_flow(&self, org: &str, id: &str, body: bytes::Bytes) {
+        if let Some(cache) = &self.inner.flow_cache {
+            let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() >= 4096 {
+                map.clear();
+            }
+            map.insert((org.to_string(), id.to_string()), body);
+        }
+    }
+
+    /// Call after every write to a flow (draft, publish, lock, delete).
+    pub(crate) fn flow_changed(&self, org: &str, id: &str) {
+        if let Some(cache) = &self.inner.flow_cache {
+            let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+            map.remove(&(org.to_string(), id.to_string()));
+        }
     }
 
     /// Use this function host (tests and the server configure pool sizes and limits).

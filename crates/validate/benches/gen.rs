@@ -6,24 +6,40 @@
 use serde_json::{json, Value};
 
 pub fn generate(n: usize, invalid: usize) -> Value {
-    let mut nodes = vec![json!({"id": "n-start", "name": "NewContact", "activityType": "start",
+    let mut nodes = vec![
+        json!({"id": "n-start", "name": "NewContact", "activityType": "start",
         "properties": {"activityName": "start", "flowType": {"eventSourceName": "WebexContactCenter",
-        "eventClassificationName": "VoiceInteractions", "eventSpecificationName": "ContactStartWorkflow"}}})];
+        "eventClassificationName": "VoiceInteractions", "eventSpecificationName": "ContactStartWorkflow"}}}),
+    ];
     let mut edges = Vec::new();
-    let every = if invalid == 0 { usize::MAX } else { (n / invalid).max(1) };
+    let every = if invalid == 0 {
+        usize::MAX
+    } else {
+        (n / invalid).max(1)
+    };
     let mut broken = 0;
     for i in 0..n {
         let name = format!("Node_{i}");
         let props = match i % 6 {
-            0 => json!({"activityName": "play-message", "prompt": {"promptType": "text", "text": format!("Message {i}"), "textType": "text"}}),
-            1 => json!({"activityName": "set-variable", "variableName": "counter", "value": "{{ counter ~ 'x' }}"}),
+            0 => {
+                json!({"activityName": "play-message", "prompt": {"promptType": "text", "text": format!("Message {i}"), "textType": "text"}})
+            }
+            1 => {
+                json!({"activityName": "set-variable", "variableName": "counter", "value": "{{ counter ~ 'x' }}"})
+            }
             2 => json!({"activityName": "condition", "expression": "{{ counter == 'xx' }}"}),
             3 => json!({"activityName": "case", "expression": "{{ NewContact.ANI }}"}),
-            4 => json!({"activityName": "http-request", "method": "GET", "url": "https://crm.example.com/customers/{{ NewContact.ANI }}", "timeoutInSec": 5}),
+            4 => {
+                json!({"activityName": "http-request", "method": "GET", "url": "https://crm.example.com/customers/{{ NewContact.ANI }}", "timeoutInSec": 5})
+            }
             _ => json!({"activityName": "queue-contact", "queue": "Default Queue", "priority": 5}),
         };
         let mut node = json!({"id": format!("n{i}"), "name": name, "activityType": "action", "properties": props});
-        let prev = if i == 0 { "NewContact".to_string() } else { format!("Node_{}", i - 1) };
+        let prev = if i == 0 {
+            "NewContact".to_string()
+        } else {
+            format!("Node_{}", i - 1)
+        };
         let port = if i == 0 { "out" } else { "default" };
         let mut edge = json!({"id": format!("e{i}"), "from": prev, "to": name, "condition": port, "properties": {}});
         if i % every == every - 1 && broken < invalid {

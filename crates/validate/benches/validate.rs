@@ -12,13 +12,21 @@ fn bench(c: &mut Criterion) {
     let v = Validator::new(catalog);
     let mut choices = StaticChoices::new();
     choices.insert(catalog::ChoicesKind::Queue, "Default Queue");
-    let opts = Options { mode: Mode::Strict, resolver: &choices, ..Options::default() };
+    let opts = Options {
+        mode: Mode::Strict,
+        resolver: &choices,
+        ..Options::default()
+    };
     let mut g = c.benchmark_group("validate");
     g.sample_size(20);
     for n in [10usize, 100, 1_000, 10_000] {
         let bytes = serde_json::to_vec(&gen::generate(n, 0)).unwrap();
         let (_, report) = v.validate_slice(&bytes, &opts).unwrap();
-        assert!(report.is_valid(), "generated flow must be valid: {:?}", report.errors().next());
+        assert!(
+            report.is_valid(),
+            "generated flow must be valid: {:?}",
+            report.errors().next()
+        );
         g.throughput(Throughput::Bytes(bytes.len() as u64));
         g.bench_with_input(BenchmarkId::new("parse_value", n), &bytes, |b, bytes| {
             b.iter(|| serde_json::from_slice::<serde_json::Value>(bytes).unwrap())
@@ -30,9 +38,11 @@ fn bench(c: &mut Criterion) {
     let bad = serde_json::to_vec(&gen::generate(1_000, 50)).unwrap();
     let (_, report) = v.validate_slice(&bad, &opts).unwrap();
     assert!(report.errors().count() >= 50);
-    g.bench_with_input(BenchmarkId::new("strict_50_invalid", 1_000), &bad, |b, bytes| {
-        b.iter(|| v.validate_slice(bytes, &opts).unwrap())
-    });
+    g.bench_with_input(
+        BenchmarkId::new("strict_50_invalid", 1_000),
+        &bad,
+        |b, bytes| b.iter(|| v.validate_slice(bytes, &opts).unwrap()),
+    );
     g.finish();
 }
 

@@ -42,7 +42,14 @@ pub struct Validator<'c> {
     schemas: HashMap<String, jsonschema::Validator>,
     branch_schemas: HashMap<(String, String), jsonschema::Validator>,
     templates: minijinja::Environment<'static>,
+    /// Expression text -> the names it reads (or its syntax error). Expressions repeat
+    /// across nodes and across validations of the same flow; analysing one is the most
+    /// expensive thing the validator does, and the answer depends on the text alone.
+    expressions: std::sync::Mutex<HashMap<String, Result<std::sync::Arc<[String]>, String>>>,
 }
+
+/// Bound of the expression memo; it is cleared when full.
+const EXPRESSION_MEMO: usize = 8192;
 
 /// Per-call settings.
 pub struct Options<'a> {
@@ -87,11 +94,33 @@ impl<'c> Validator<'c> {
             schemas,
             branch_schemas,
             templates,
+            expressions: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
     pub fn catalog(&self) -> &'c Catalog {
         self.catalog
+    }
+
+    /// The sorted names an expression reads (`root` or `root.attr`), or its syntax error.
+    pub(crate) fn analyze(&self, expr: &str) -> Result<std::sync::Arc<[String]>, String> {
+        let mut memo = self.expressions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = memo.get(expr) {
+            return hit.clone();
+        }
+        let result = match self.templates.template_from_str(expr) {
+            Ok(t) => {
+                let mut refs: Vec<String> = t.undeclared_variables(true).into_iter().collect();
+                refs.sort();
+                Ok(std::sync::Arc::from(refs))
+            }
+            Err(e) => Err(e.detail().unwrap_or("syntax error").to_string()),
+        };
+        if memo.len() >= EXPRESSION_MEMO {
+            memo.clear();
+        }
+        memo.insert(expr.to_string(), result.clone());
+        result
     }
 
     /// Validate raw bytes. `Err` only when the bytes are not a JSON object at all.
@@ -109,8 +138,27 @@ impl<'c> Validator<'c> {
         Ok((parsed.flow, report))
     }
 
+    /// Validate a flow already parsed from `bytes` with [`flow::parse_bytes`] (callers that
+    /// need to look at the flow first, to prefetch choices, say).
+    pub fn validate_parsed(
+        &self,
+        bytes: &[u8],
+        parsed: &flow::Parsed,
+        opts: &Options<'_>,
+    ) -> Report {
+        let src = match &parsed.value {
+            Some(v) => order::Source::Value(v),
+            None => order::Source::Bytes(bytes),
+        };
+        self.run(&src, &parsed.flow, parsed.shape.clone(), opts)
+    }
+
     /// Validate a JSON value. A value that is not an object yields one diagnostic.
-    pub fn validate_value(&self, value: &Value, opts: &Options<'_>) -> (Option<flow::Flow>, Report) {
+    pub fn validate_value(
+        &self,
+        value: &Value,
+        opts: &Options<'_>,
+    ) -> (Option<flow::Flow>, Report) {
         match flow::parse(value) {
             Ok((parsed, shape)) => {
                 let report = self.run(&order::Source::Value(value), &parsed, shape, opts);
@@ -118,7 +166,11 @@ impl<'c> Validator<'c> {
             }
             Err(e) => (
                 None,
-                Report::new(vec![Diagnostic::error("", "INVALID_DOCUMENT", e.to_string())]),
+                Report::new(vec![Diagnostic::error(
+                    "",
+                    "INVALID_DOCUMENT",
+                    e.to_string(),
+                )]),
             ),
         }
     }

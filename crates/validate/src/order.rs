@@ -97,7 +97,10 @@ fn walk_value(doc: &Value, tokens: &[String], key: &mut Vec<usize>, visit: &mut 
 
 pub(crate) fn top_keys(src: &Source<'_>) -> Vec<String> {
     match src {
-        Source::Value(v) => v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default(),
+        Source::Value(v) => v
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default(),
         Source::Bytes(b) => flow::locate::top_level_keys(b),
     }
 }

@@ -40,7 +40,11 @@ impl StaticChoices {
         self
     }
     pub fn values(&self, kind: ChoicesKind) -> impl Iterator<Item = &str> {
-        self.sets.get(&kind).into_iter().flatten().map(String::as_str)
+        self.sets
+            .get(&kind)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
     }
     /// Parse a choices file: `{"queue": ["Sales", "q-123"], "audioFile": [...]}` or with
     /// objects `{"id": ..., "name": ...}` as items (both id and name are accepted).
@@ -71,7 +75,11 @@ impl StaticChoices {
                             }
                         }
                     }
-                    _ => return Err(format!("'{k}' items must be strings or {{id, name}} objects")),
+                    _ => {
+                        return Err(format!(
+                            "'{k}' items must be strings or {{id, name}} objects"
+                        ))
+                    }
                 }
             }
         }

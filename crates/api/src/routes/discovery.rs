@@ -251,12 +251,20 @@ pub(crate) async fn org_entities(
             .into_iter()
             .map(|f| (f.id, f.name))
             .collect(),
-        other => store
-            .list_entities(org, other.as_str())
-            .await?
-            .into_iter()
-            .map(|e| (e.id, e.name))
-            .collect(),
+        other => {
+            let key = (org.to_string(), other.as_str());
+            if let Some(hit) = state.cached_entities(&key) {
+                return Ok(hit);
+            }
+            let list: Vec<(String, String)> = store
+                .list_entities(org, other.as_str())
+                .await?
+                .into_iter()
+                .map(|e| (e.id, e.name))
+                .collect();
+            state.cache_entities(key, list.clone());
+            list
+        }
     })
 }
 
@@ -283,6 +291,41 @@ pub(crate) async fn org_choices(
                     if n.get("properties").and_then(|p| p.get(&i.name)).is_some()
                         && !kinds.contains(&k)
                     {
+                        kinds.push(k);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = StaticChoices::new();
+    for k in kinds {
+        out.declare(k);
+        for (id, name) in org_entities(state, org, k).await? {
+            out.insert(k, id);
+            out.insert(k, name);
+        }
+    }
+    Ok(out)
+}
+
+/// [`org_choices`] for a typed flow (the validate fast path has no JSON tree).
+pub(crate) async fn org_choices_for_flow(
+    state: &AppState,
+    org: &str,
+    flow: &flow::Flow,
+) -> ApiResult<StaticChoices> {
+    let cat = state.inner.catalog;
+    let mut kinds: Vec<ChoicesKind> = Vec::new();
+    for p in flow.processes() {
+        for n in p.nodes {
+            let (Some(a), Some(props)) =
+                (n.activity_name().and_then(|a| cat.activity(a)), n.inputs())
+            else {
+                continue;
+            };
+            for i in &a.inputs {
+                if let Some(k) = i.choices {
+                    if props.contains_key(&i.name) && !kinds.contains(&k) {
                         kinds.push(k);
                     }
                 }

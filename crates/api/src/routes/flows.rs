@@ -18,7 +18,7 @@ use super::check_project;
 use super::discovery::org_choices;
 use crate::auth::{Principal, CONFIG_READ, CONFIG_WRITE};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, Path, Query};
+use crate::extract::{JsonBody, JsonBytes, Path, Query};
 use crate::ids;
 use crate::AppState;
 
@@ -47,6 +47,14 @@ pub fn router() -> Router<AppState> {
 }
 
 pub const TAGS: &[&str] = &["Dev", "Test", "Latest", "Live"];
+
+fn json_bytes(body: bytes::Bytes) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
 
 /// `abc:publish` -> ("abc", Some("publish")).
 pub(crate) fn split_action(seg: &str) -> (&str, Option<&str>) {
@@ -275,6 +283,7 @@ pub(crate) async fn import_document(
                 },
             )
             .await?;
+        state.flow_changed(org, &existing.id);
         return Ok((rec, report));
     }
     let rec = FlowRecord {
@@ -335,6 +344,7 @@ pub(crate) async fn publish_flow(
             },
         )
         .await?;
+    state.flow_changed(org, id);
     let rec = load_flow(state, org, id).await?;
     Ok((rec, v))
 }
@@ -408,17 +418,62 @@ async fn validate_document(
     p: Principal,
     Path((org, project)): Path<(String, String)>,
     Query(q): Query<ValidateQuery>,
-    JsonBody(mut doc): JsonBody,
+    JsonBytes(bytes): JsonBytes,
 ) -> ApiResult<Json<Value>> {
     p.require(&org, CONFIG_WRITE)?;
     check_project(&project)?;
-    strip_server_fields(&mut doc);
     let mode = if q.strict.unwrap_or(false) {
         Mode::Strict
     } else {
         Mode::Lenient
     };
-    let report = check_document(&state, &org, &doc, mode).await?;
+    // The hot path: bytes straight into the typed model, no intermediate JSON tree. Input
+    // the tree path would refuse (a NUL character, say) takes that path for its error.
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        let mut doc = crate::extract::parse_json(&bytes)?;
+        strip_server_fields(&mut doc);
+        let report = check_document(&state, &org, &doc, mode).await?;
+        return Ok(Json(report.to_api()));
+    }
+    let parsed = match flow::parse_bytes(&bytes) {
+        Ok(p) => p,
+        Err(flow::ParseError::NotAnObject { .. }) => {
+            return Err(ApiError::BadRequest(
+                "A flow document must be a JSON object.".into(),
+            ))
+        }
+        Err(_) => {
+            // Let the shared parser word the syntax error (line and column).
+            crate::extract::parse_json(&bytes)?;
+            return Err(ApiError::BadRequest("Malformed JSON.".into()));
+        }
+    };
+    let choices = super::discovery::org_choices_for_flow(&state, &org, &parsed.flow).await?;
+    let opts = Options {
+        mode,
+        resolver: &choices,
+        ..Options::default()
+    };
+    let mut report = state
+        .inner
+        .validator
+        .validate_parsed(&bytes, &parsed, &opts);
+    // Server-owned fields are ignored when sent, so nothing about them is reported.
+    report.diagnostics.retain(|d| {
+        let top = d
+            .path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        d.path.is_empty() || !flow::SERVER_FIELDS.contains(&top)
+    });
+    if mode == Mode::Strict {
+        let blank = parsed.flow.name().is_none_or(|n| n.trim().is_empty());
+        if blank && !report.diagnostics.iter().any(|d| d.path == "/name") {
+            store_rules(&json!({}), &mut report);
+        }
+    }
     Ok(Json(report.to_api()))
 }
 
@@ -506,7 +561,7 @@ async fn get_dispatch(
     p: Principal,
     Path((org, project, flow_ref)): Path<(String, String, String)>,
     Query(q): Query<GetQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     p.require(&org, CONFIG_READ)?;
     check_project(&project)?;
     match split_action(&flow_ref) {
@@ -516,17 +571,19 @@ async fn get_dispatch(
                     "Use flows/{flowId}:export?version=... to read a published version.".into(),
                 ));
             }
+            if let Some(body) = state.cached_flow(&org, id) {
+                return Ok(json_bytes(body));
+            }
             let rec = load_flow(&state, &org, id).await?;
-            Ok(Json(flow_document(
-                &rec,
-                &rec.document,
-                rec.version,
-                &rec.status,
-            )))
+            let doc = flow_document(&rec, &rec.document, rec.version, &rec.status);
+            let body = bytes::Bytes::from(serde_json::to_vec(&doc).map_err(ApiError::internal)?);
+            state.cache_flow(&org, id, body.clone());
+            Ok(json_bytes(body))
         }
         (id, Some("export")) => Ok(Json(
             export_document(&state, &org, id, q.version.as_deref()).await?,
-        )),
+        )
+        .into_response()),
         (_, Some(action)) => Err(unknown_action("GET", action)),
     }
 }
@@ -587,6 +644,7 @@ async fn post_dispatch(
                     },
                 )
                 .await?;
+            state.flow_changed(&org, id);
             Ok(Json(envelope(&rec, &report)).into_response())
         }
         Some("validate") => {
@@ -624,6 +682,7 @@ async fn post_dispatch(
             let rec = store
                 .set_flow_lock(&org, id, &p.user, action == "lock", ids::now())
                 .await?;
+            state.flow_changed(&org, id);
             Ok(Json(flow_meta(&rec)).into_response())
         }
         Some(action) => Err(unknown_action("POST", action)),
@@ -676,6 +735,7 @@ async fn patch(
             },
         )
         .await?;
+    state.flow_changed(&org, id);
     Ok(Json(envelope(&rec, &report)))
 }
 
@@ -697,6 +757,7 @@ async fn delete(
         )));
     }
     state.inner.store.delete_flow(&org, id).await?;
+    state.flow_changed(&org, id);
     Ok(StatusCode::NO_CONTENT)
 }
 

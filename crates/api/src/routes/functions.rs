@@ -131,11 +131,13 @@ fn parse_definition(body: Value) -> ApiResult<Definition> {
     let selected_runtime = match str_field(&mut obj, "selectedRuntime")? {
         None => supported[0].to_string(),
         Some(r) if supported.contains(&r.as_str()) => r,
-        Some(r) => return Err(bad(format!(
+        Some(r) => {
+            return Err(bad(format!(
             "Unsupported selectedRuntime '{r}' for language '{}' (case-sensitive); supported: {}.",
             language.as_str(),
             supported.join(", ")
-        ))),
+        )))
+        }
     };
     let timeout_in_sec = match obj.remove("timeoutInSec") {
         None | Some(Value::Null) => DEFAULT_TIMEOUT_SECS,

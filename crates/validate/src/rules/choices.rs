@@ -11,6 +11,9 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
         let Some(def) = cx.activity(n) else { continue };
         let Some(props) = n.inputs() else { continue };
         for input in &def.inputs {
+            if input.choices.is_none() && input.allowed_values.is_none() {
+                continue;
+            }
             let Some(value) = props.get(&input.name) else {
                 continue;
             };

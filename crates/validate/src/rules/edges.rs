@@ -68,7 +68,10 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             let Some(port_def) = def.port(port) else {
                 let ports: Vec<&str> = def.output_ports.iter().map(|p| p.name.as_str()).collect();
                 let hint = if ports.is_empty() {
-                    format!("'{}' ends the flow and has no output ports", def.activity_name)
+                    format!(
+                        "'{}' ends the flow and has no output ports",
+                        def.activity_name
+                    )
                 } else {
                     format!("ports of '{}': {}", def.activity_name, ports.join(", "))
                 };

@@ -24,13 +24,14 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             if let jsonschema::error::ValidationErrorKind::Required { property } = &err.kind {
                 if let Some(p) = property.as_str() {
                     path = format!("{path}/{}", flow::pointer::escape(p));
-                    message = format!(
-                        "Activity '{}' requires input '{p}'.",
-                        def.activity_name
-                    );
+                    message = format!("Activity '{}' requires input '{p}'.", def.activity_name);
                 }
             } else {
-                let name = inner.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("properties");
+                let name = inner
+                    .rsplit('/')
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("properties");
                 message = format!(
                     "Input '{name}' of activity '{}' is invalid: {message}.",
                     def.activity_name

@@ -39,11 +39,13 @@ impl<'a> Ctx<'a> {
     pub fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
-    pub fn error(&mut self, path: String, code: &str, message: String) {
-        self.diags.push(Diagnostic::error(&path, code, message));
+    pub fn error(&mut self, path: impl std::fmt::Display, code: &str, message: String) {
+        self.diags
+            .push(Diagnostic::error(&path.to_string(), code, message));
     }
-    pub fn warning(&mut self, path: String, code: &str, message: String) {
-        self.diags.push(Diagnostic::warning(&path, code, message));
+    pub fn warning(&mut self, path: impl std::fmt::Display, code: &str, message: String) {
+        self.diags
+            .push(Diagnostic::warning(&path.to_string(), code, message));
     }
     pub fn strict(&self) -> bool {
         self.opts.mode == crate::Mode::Strict
@@ -77,7 +79,10 @@ impl<'a> Ctx<'a> {
             ProcessKind::Main => flow.main(),
             ProcessKind::Event => flow.event(),
         };
-        p.nodes.get(i).and_then(|n| n.properties.get()).map(|p| &p.0)
+        p.nodes
+            .get(i)
+            .and_then(|n| n.properties.get())
+            .map(|p| &p.0)
     }
 }
 
@@ -91,15 +96,25 @@ impl std::fmt::Display for NodeAt {
     }
 }
 
-impl Ctx<'_> {
+impl Ctx<'_> {}
+
+/// A node's pointer, formatted only when a diagnostic needs it.
+pub fn node_ptr(kind: ProcessKind, i: usize) -> NodeAt {
+    NodeAt(kind, i)
 }
 
-pub fn node_ptr(kind: ProcessKind, i: usize) -> String {
-    format!("{}/nodes/{i}", kind.pointer_base())
+/// An edge's pointer, formatted only when a diagnostic needs it.
+pub fn edge_ptr(kind: ProcessKind, i: usize) -> EdgeAt {
+    EdgeAt(kind, i)
 }
 
-pub fn edge_ptr(kind: ProcessKind, i: usize) -> String {
-    format!("{}/edges/{i}", kind.pointer_base())
+#[derive(Clone, Copy)]
+pub struct EdgeAt(pub ProcessKind, pub usize);
+
+impl std::fmt::Display for EdgeAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/edges/{}", self.0.pointer_base(), self.1)
+    }
 }
 
 pub fn process_label(kind: ProcessKind) -> &'static str {

@@ -16,7 +16,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             let name = n.name().unwrap_or("?");
             if has_entry && !reachable.contains(&i) {
                 found.push((
-                    at.clone(),
+                    at,
                     "UNREACHABLE_NODE",
                     format!(
                         "Node '{name}' cannot be reached from the {}'s entry node.",
@@ -54,9 +54,12 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                         "the task stops if the activity takes it"
                     };
                     found.push((
-                        at.clone(),
+                        at,
                         "UNCONNECTED_PORT",
-                        format!("Output port '{}' of node '{name}' has no edge; {why}.", port.name),
+                        format!(
+                            "Output port '{}' of node '{name}' has no edge; {why}.",
+                            port.name
+                        ),
                     ));
                 }
             }

@@ -17,7 +17,12 @@ use super::Ctx;
 const BUILTINS: &[&str] = &["now"];
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    let declared: HashSet<&str> = cx.flow.variables().iter().filter_map(|v| v.name()).collect();
+    let declared: HashSet<&str> = cx
+        .flow
+        .variables()
+        .iter()
+        .filter_map(|v| v.name())
+        .collect();
     let mut nodes: HashMap<&str, &Node> = HashMap::new();
     for p in cx.flow.processes() {
         for n in p.nodes {
@@ -50,8 +55,6 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             }
         }
     }
-    // Identical expressions (common: `{{NewContact.ANI}}`) are compiled once per call.
-    let mut compiled: HashMap<&str, Result<Vec<String>, String>> = HashMap::new();
     for (path, s) in strings {
         if declared.contains(s) {
             // A variable named as a target (set-variable, parse, output mappings).
@@ -60,25 +63,15 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
         if !s.contains("{{") && !s.contains("{%") {
             continue;
         }
-        let analysis = compiled.entry(s).or_insert_with(|| {
-            match cx.v.templates.template_from_str(s) {
-                Ok(t) => {
-                    let mut refs: Vec<String> = t.undeclared_variables(true).into_iter().collect();
-                    refs.sort();
-                    Ok(refs)
-                }
-                Err(e) => Err(e.detail().unwrap_or("syntax error").to_string()),
-            }
-        });
-        let refs = match analysis {
-            Ok(refs) => refs.clone(),
+        let refs = match cx.v.analyze(s) {
+            Ok(refs) => refs,
             Err(detail) => {
                 let msg = format!("Expression '{s}' does not compile: {detail}.");
                 cx.error(path, "INVALID_EXPRESSION", msg);
                 continue;
             }
         };
-        for r in refs {
+        for r in refs.iter() {
             let mut parts = r.splitn(3, '.');
             let root = parts.next().unwrap_or_default();
             let attr = parts.next();
@@ -146,7 +139,10 @@ fn node_outputs(cx: &Ctx<'_>, node: &Node) -> Option<Vec<String>> {
         Some(ActivityType::Event) => node.inputs().and_then(|p| p.get("eventSpecificationName")),
         _ => None,
     };
-    if let Some(spec) = event.and_then(Value::as_str).and_then(|n| cx.v.catalog.event(n)) {
+    if let Some(spec) = event
+        .and_then(Value::as_str)
+        .and_then(|n| cx.v.catalog.event(n))
+    {
         out.extend(spec.outputs.iter().map(|o| o.name.clone()));
     }
     Some(out)

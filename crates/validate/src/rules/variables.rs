@@ -89,12 +89,22 @@ pub fn parses_as(ty: VariableType, s: &str) -> Result<(), String> {
     }
     match ty {
         VariableType::String => Ok(()),
-        VariableType::Integer => s.trim().parse::<i64>().map(|_| ()).map_err(|e| e.to_string()),
+        VariableType::Integer => s
+            .trim()
+            .parse::<i64>()
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         VariableType::Decimal => s
             .trim()
             .parse::<f64>()
             .map_err(|e| e.to_string())
-            .and_then(|f| if f.is_finite() { Ok(()) } else { Err("not a finite number".into()) }),
+            .and_then(|f| {
+                if f.is_finite() {
+                    Ok(())
+                } else {
+                    Err("not a finite number".into())
+                }
+            }),
         VariableType::Boolean => match s.trim() {
             "true" | "false" => Ok(()),
             _ => Err("expected true or false".into()),

@@ -52,7 +52,10 @@ fn each_err_document_reports_its_code_and_matches_its_expectation() {
             render(&lenient),
             render(&strict)
         );
-        expect_file(&data_dir().join("err").join(format!("{name}.expect")), &actual);
+        expect_file(
+            &data_dir().join("err").join(format!("{name}.expect")),
+            &actual,
+        );
     }
 }
 
@@ -85,7 +88,10 @@ fn missing_start_node_passes_validate_but_fails_import() {
     assert!(check(&doc, Mode::Lenient).is_valid());
     let strict = check(&doc, Mode::Strict);
     assert!(!strict.is_valid());
-    assert_eq!(strict.errors().next().map(|d| d.code.as_str()), Some("MISSING_START_NODE"));
+    assert_eq!(
+        strict.errors().next().map(|d| d.code.as_str()),
+        Some("MISSING_START_NODE")
+    );
 }
 
 #[test]
@@ -98,7 +104,12 @@ fn every_problem_is_reported_in_document_order() {
     let codes: Vec<&str> = r.errors().map(|d| d.code.as_str()).collect();
     assert_eq!(
         codes,
-        vec!["INVALID_VARIABLE_VALUE", "UNKNOWN_ACTIVITY", "UNKNOWN_NODE", "DUPLICATE_EDGE_ID"]
+        vec![
+            "INVALID_VARIABLE_VALUE",
+            "UNKNOWN_ACTIVITY",
+            "UNKNOWN_NODE",
+            "DUPLICATE_EDGE_ID"
+        ]
     );
 }
 
@@ -118,10 +129,15 @@ fn seed_patch_example_merges_into_a_valid_draft() {
     // Idempotent.
     assert_eq!(flow::apply_patch(&merged, &patch).unwrap(), merged);
     // Removing a node without its edges fails, as the guide says.
-    let bad = flow::FlowPatch::from_value(&serde_json::json!({"remove_node_names": ["HoldMessage"]})).unwrap();
+    let bad =
+        flow::FlowPatch::from_value(&serde_json::json!({"remove_node_names": ["HoldMessage"]}))
+            .unwrap();
     let broken = flow::apply_patch(&merged, &bad).unwrap();
     let r = check(&broken, Mode::Strict);
-    assert_eq!(r.errors().next().map(|d| d.code.as_str()), Some("UNKNOWN_NODE"));
+    assert_eq!(
+        r.errors().next().map(|d| d.code.as_str()),
+        Some("UNKNOWN_NODE")
+    );
 }
 
 #[test]
@@ -133,16 +149,24 @@ fn suppressions_from_config_silence_one_rule_for_one_node() {
     let choices = crate::choices();
     let v = validate::Validator::new(catalog::Catalog::builtin());
     let run = |s: &validate::Suppressions| {
-        let opts = validate::Options { mode: Mode::Strict, resolver: &choices, suppressions: s };
+        let opts = validate::Options {
+            mode: Mode::Strict,
+            resolver: &choices,
+            suppressions: s,
+        };
         v.validate_value(&doc, &opts).1
     };
     let none = run(&validate::Suppressions::empty());
     assert!(none.warnings().any(|d| d.code == "UNREACHABLE_NODE"));
-    let other: validate::Suppressions =
-        serde_json::from_value(serde_json::json!({"allow": [{"code": "UNREACHABLE_NODE", "node": "Menu"}]})).unwrap();
+    let other: validate::Suppressions = serde_json::from_value(
+        serde_json::json!({"allow": [{"code": "UNREACHABLE_NODE", "node": "Menu"}]}),
+    )
+    .unwrap();
     assert!(run(&other).warnings().any(|d| d.code == "UNREACHABLE_NODE"));
-    let this: validate::Suppressions =
-        serde_json::from_value(serde_json::json!({"allow": [{"code": "UNREACHABLE_NODE", "node": "Orphan"}]})).unwrap();
+    let this: validate::Suppressions = serde_json::from_value(
+        serde_json::json!({"allow": [{"code": "UNREACHABLE_NODE", "node": "Orphan"}]}),
+    )
+    .unwrap();
     assert!(!run(&this).warnings().any(|d| d.code == "UNREACHABLE_NODE"));
 }
 
@@ -153,11 +177,19 @@ fn bytes_and_value_paths_report_the_same_diagnostics_in_the_same_order() {
     for sub in ["ok", "err"] {
         for (name, doc) in documents(sub) {
             for mode in [Mode::Lenient, Mode::Strict] {
-                let opts = validate::Options { mode, resolver: &choices, ..Default::default() };
+                let opts = validate::Options {
+                    mode,
+                    resolver: &choices,
+                    ..Default::default()
+                };
                 let bytes = serde_json::to_vec_pretty(&doc).unwrap();
                 let (_, from_bytes) = v.validate_slice(&bytes, &opts).unwrap();
                 let (_, from_value) = v.validate_value(&doc, &opts);
-                assert_eq!(render(&from_bytes), render(&from_value), "{name} ({mode:?})");
+                assert_eq!(
+                    render(&from_bytes),
+                    render(&from_value),
+                    "{name} ({mode:?})"
+                );
             }
         }
     }

@@ -57,7 +57,10 @@ pub fn documents(sub: &str) -> Vec<(String, serde_json::Value)> {
         }
         let text = std::fs::read_to_string(&path).expect("read fixture");
         let doc = serde_json::from_str(&text).expect("fixture is JSON");
-        out.push((path.file_stem().unwrap().to_string_lossy().into_owned(), doc));
+        out.push((
+            path.file_stem().unwrap().to_string_lossy().into_owned(),
+            doc,
+        ));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out

@@ -35,8 +35,12 @@ fn build(steps: &[Step], extra_key: bool) -> Value {
         let props = match s {
             Step::Play(text) => json!({"activityName": "play-message",
                 "prompt": {"promptType": "text", "text": text, "textType": "text"}}),
-            Step::Set(v) => json!({"activityName": "set-variable", "variableName": "counter", "value": v}),
-            Step::Condition(n) => json!({"activityName": "condition", "expression": format!("{{{{ counter == '{n}' }}}}")}),
+            Step::Set(v) => {
+                json!({"activityName": "set-variable", "variableName": "counter", "value": v})
+            }
+            Step::Condition(n) => {
+                json!({"activityName": "condition", "expression": format!("{{{{ counter == '{n}' }}}}")})
+            }
         };
         let mut node = json!({"id": format!("n{}", i + 1), "name": name, "activityType": "action", "properties": props});
         if extra_key {
