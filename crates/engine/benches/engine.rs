@@ -1,1 +1,364 @@
-fn main() {}
+//! Engine benchmarks (criterion): executions and node steps per second on a 10-node and a
+//! 100-node straight-line flow, expression compile and evaluate times, and the memory of
+//! 100,000 tasks parked in a queue (printed before the criterion runs).
+//!
+//! `cargo bench -p switchboard-engine --bench engine`; the Jinja2 comparison is
+//! `python3 bench/engine/jinja2_bench.py` (same expressions). Figures go to BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use serde_json::{json, Value as Json};
+use switchboard_engine::{
+    Engine, EngineConfig, Event, Program, Start, StaticEnv, TaskState, TraceLevel,
+};
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn compile(doc: &Json) -> Arc<Program> {
+    let catalog = catalog::Catalog::builtin();
+    let valid = validate::Validator::new(catalog)
+        .validate_for_engine(doc, &validate::Options::default())
+        .unwrap_or_else(|r| panic!("{}", serde_json::to_string_pretty(&r).unwrap()));
+    Arc::new(Program::compile(&valid, catalog).unwrap())
+}
+
+/// A straight line of `n` nodes: start, then set-variable, condition, case, parse in turn,
+/// then end-flow.
+fn straight_line(n: usize) -> Json {
+    line_of(n, &[0, 1, 2, 3])
+}
+
+/// A straight line of `n` nodes cycling through the given kinds (0 set-variable,
+/// 1 condition, 2 case, 3 parse).
+fn line_of(n: usize, kinds: &[usize]) -> Json {
+    let mut nodes = vec![
+        json!({"id": "n0", "name": "Start", "activityType": "start", "properties": {"activityName": "start",
+        "flowType": {"eventSourceName": "WebexContactCenter", "eventClassificationName": "VoiceInteractions", "eventSpecificationName": "ContactStartWorkflow"}}}),
+    ];
+    let mut edges = Vec::new();
+    let mut prev = "Start".to_owned();
+    let mut prev_port = "out";
+    for i in 1..n - 1 {
+        let name = format!("N{i}");
+        let (props, port) = match kinds[(i - 1) % kinds.len()] {
+            0 => (
+                json!({"activityName": "set-variable", "variableName": "Count", "value": "{{ Count + 1 }}"}),
+                "out",
+            ),
+            1 => (
+                json!({"activityName": "condition", "expression": "{{ Count > 0 and Tier == 'gold' }}"}),
+                "true",
+            ),
+            2 => (
+                json!({"activityName": "case", "expression": "{{ Tier }}"}),
+                "default",
+            ),
+            _ => (
+                json!({"activityName": "parse", "input": "{{ Body }}",
+                       "parseSettings": [{"outputVariable": "Customer", "pathExpression": "$.customer.id"}]}),
+                "out",
+            ),
+        };
+        nodes.push(json!({"id": format!("n{i}"), "name": name, "activityType": "action", "properties": props}));
+        edges.push(json!({"id": format!("e{i}"), "from": prev, "to": name, "condition": prev_port, "properties": {}}));
+        prev = name;
+        prev_port = port;
+    }
+    nodes.push(json!({"id": "end", "name": "End", "activityType": "end", "properties": {"activityName": "end-flow"}}));
+    edges.push(
+        json!({"id": "e-end", "from": prev, "to": "End", "condition": prev_port, "properties": {}}),
+    );
+    json!({
+        "name": format!("Line{n}"), "flowType": "FLOW", "contactType": "telephony",
+        "variables": [
+            {"name": "Count", "type": "INTEGER", "value": "0"},
+            {"name": "Tier", "type": "STRING", "value": "gold"},
+            {"name": "Customer", "type": "STRING", "value": ""},
+            {"name": "Body", "type": "STRING", "value": "{\"customer\": {\"id\": \"C-7\", \"name\": \"Ada\"}, \"open\": true}"}
+        ],
+        "nodes": nodes, "edges": edges
+    })
+}
+
+fn executions(c: &mut Criterion) {
+    for n in [10usize, 100] {
+        let program = compile(&straight_line(n));
+        assert_eq!(program.node_count(), n);
+        let mut env = StaticEnv::new();
+        env.add_program(program.clone());
+        let mut group = c.benchmark_group(format!("flow_{n}_nodes"));
+        group.throughput(Throughput::Elements(n as u64));
+        for (label, trace) in [
+            ("trace_full", TraceLevel::Full),
+            ("trace_path", TraceLevel::Path),
+            ("trace_off", TraceLevel::Off),
+        ] {
+            let engine = Engine::new(EngineConfig {
+                trace,
+                ..EngineConfig::default()
+            });
+            let (st, _) = engine
+                .start(&env, &program, Start::default(), t0())
+                .unwrap();
+            assert!(
+                st.is_finished() && st.steps() as usize == n,
+                "{:?}",
+                st.status()
+            );
+            group.bench_function(BenchmarkId::new("execution", label), |b| {
+                b.iter(|| {
+                    black_box(
+                        engine
+                            .start(&env, &program, Start::default(), t0())
+                            .unwrap(),
+                    )
+                })
+            });
+        }
+        group.finish();
+    }
+    let mut group = c.benchmark_group("flow_10_nodes_of_one_kind");
+    group.throughput(Throughput::Elements(10));
+    let engine = Engine::new(EngineConfig {
+        trace: TraceLevel::Off,
+        ..EngineConfig::default()
+    });
+    for (label, kind) in [
+        ("set-variable", 0),
+        ("condition", 1),
+        ("case", 2),
+        ("parse", 3),
+    ] {
+        let program = compile(&line_of(10, &[kind]));
+        let mut env = StaticEnv::new();
+        env.add_program(program.clone());
+        group.bench_function(BenchmarkId::new("trace_off", label), |b| {
+            b.iter(|| {
+                black_box(
+                    engine
+                        .start(&env, &program, Start::default(), t0())
+                        .unwrap(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The expressions timed here and in bench/engine/jinja2_bench.py.
+const EXPRESSIONS: &[(&str, &str)] = &[
+    ("path", "{{ Customer.tier }}"),
+    ("compare", "{{ Amount > 100 and Customer.tier == 'gold' }}"),
+    ("arithmetic", "{{ (Amount * 1.2) | round(2) }}"),
+    (
+        "text",
+        "Hello {{ Customer.name }}, you owe {{ Amount }} dollars.",
+    ),
+    ("filters", "{{ Customer.name | upper | replace('A', '4') }}"),
+];
+
+fn expressions(c: &mut Criterion) {
+    let mut group = c.benchmark_group("expression");
+    for (label, src) in EXPRESSIONS {
+        let doc = json!({
+            "name": "Expr", "flowType": "FLOW", "contactType": "telephony",
+            "variables": [
+                {"name": "Customer", "type": "JSON", "value": "{\"name\": \"Ada\", \"tier\": \"gold\"}"},
+                {"name": "Amount", "type": "DECIMAL", "value": "150.5"},
+                {"name": "Out", "type": "STRING", "value": ""}
+            ],
+            "nodes": [
+                {"id": "s", "name": "Start", "activityType": "start", "properties": {"activityName": "start", "flowType": {
+                    "eventSourceName": "WebexContactCenter", "eventClassificationName": "VoiceInteractions", "eventSpecificationName": "ContactStartWorkflow"}}},
+                {"id": "x", "name": "Eval", "activityType": "action", "properties": {"activityName": "set-variable", "variableName": "Out", "value": src}}
+            ],
+            "edges": [{"id": "e", "from": "Start", "to": "Eval", "condition": "out", "properties": {}}]
+        });
+        let catalog = catalog::Catalog::builtin();
+        let valid = validate::Validator::new(catalog)
+            .validate_for_engine(&doc, &validate::Options::default())
+            .unwrap();
+        // Compile: the whole program is 2 nodes; the expression dominates. Reported per
+        // program compile, so it is an upper bound of the expression's compile time.
+        group.bench_function(BenchmarkId::new("compile_program", label), |b| {
+            b.iter(|| black_box(Program::compile(&valid, catalog).unwrap()))
+        });
+        group.bench_function(BenchmarkId::new("compile", label), |b| {
+            b.iter(|| black_box(switchboard_engine::bench_support::compile_expression(src)))
+        });
+        let compiled = switchboard_engine::bench_support::compile_expression(src);
+        let data = switchboard_engine::bench_support::sample_data();
+        group.bench_function(BenchmarkId::new("evaluate", label), |b| {
+            b.iter(|| black_box(compiled.eval(&data)))
+        });
+    }
+    group.finish();
+}
+
+/// Heap in use, from the resident set (Linux).
+fn resident_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<usize>().ok())
+        })
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+/// 100,000 tasks of a realistic IVR parked in a queue (music on hold, on a timer): their
+/// serialized size, the engine's overhead beyond the task's own data, the resident memory
+/// of holding them deserialized, and the time to resume them all (deserialize, fire the
+/// timer, run to the next wait point).
+fn parked_report() {
+    let doc: Json = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/ivr.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let program = compile(&doc);
+    let mut env = StaticEnv::new();
+    env.add_program(program.clone());
+    env.add_business_hours(
+        serde_json::from_value(json!({"name": "Support Hours", "timezone": "Europe/London",
+            "workingHours": [{"name": "Weekdays", "days": ["MON","TUE","WED","THU","FRI"], "startTime": "08:00", "endTime": "17:59"}]}))
+        .unwrap(),
+    );
+    let engine = Engine::default();
+    let park = |i: usize| -> TaskState {
+        let mut start = Start {
+            seed: i as u64,
+            ..Start::default()
+        };
+        start
+            .outputs
+            .insert("ANI".into(), json!(format!("+1415555{i:04}")));
+        start
+            .outputs
+            .insert("InteractionId".into(), json!(format!("task-{i:06}")));
+        let (mut st, _) = engine.start(&env, &program, start, t0()).unwrap();
+        let body = r#"{"name": "Ada", "tier": "gold"}"#.to_owned();
+        for ev in [
+            Event::HttpResponse {
+                id: 1,
+                status: 200,
+                headers: vec![],
+                body,
+            },
+            Event::CallerInput { digits: "1".into() },
+            Event::reply_ok(4, json!({"queueId": "q-sales", "queueName": "Sales"})),
+            Event::reply_ok(5, json!({"queueId": "q-sales", "positionInQueue": 3})),
+        ] {
+            engine.step(&env, &mut st, ev, t0()).unwrap();
+        }
+        st
+    };
+    let sample = park(1);
+    assert!(!sample.is_finished() && sample.pending_timers().len() == 1);
+    let json_text = serde_json::to_string(&sample).unwrap();
+    let overhead = sample.overhead_bytes();
+
+    const N: usize = 100_000;
+    let texts: Vec<String> = (0..N)
+        .map(|i| serde_json::to_string(&park(i)).unwrap())
+        .collect();
+    let total_text: usize = texts.iter().map(String::len).sum();
+    let before = resident_bytes();
+    let t = Instant::now();
+    let mut parked: Vec<TaskState> = texts
+        .iter()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .collect();
+    let load = t.elapsed();
+    let after = resident_bytes();
+    let t = Instant::now();
+    let mut steps = 0usize;
+    for st in &mut parked {
+        let timer = st.pending_timers()[0].id;
+        let out = engine
+            .step(
+                &env,
+                st,
+                Event::TimerFired { id: timer },
+                t0() + chrono::Duration::seconds(30),
+            )
+            .unwrap();
+        steps += out.trace.len();
+    }
+    let resume = t.elapsed();
+    drop(black_box(parked));
+
+    // The same tasks without their own data (variables, kept outputs, globals, start
+    // data): what the engine's bookkeeping costs in memory.
+    let bare: Vec<String> = texts
+        .iter()
+        .map(|s| {
+            let mut v: Json = serde_json::from_str(s).unwrap();
+            v["root"] = json!({"vars": {}});
+            v["contact"] = json!(null);
+            serde_json::to_string(&v).unwrap()
+        })
+        .collect();
+    let before_bare = resident_bytes();
+    let bare_tasks: Vec<TaskState> = bare
+        .iter()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .collect();
+    let after_bare = resident_bytes();
+    drop(black_box(bare_tasks));
+    println!("parked task (IVR in queue, music on hold):");
+    println!(
+        "  serialized JSON: {} bytes (sample), {:.0} bytes mean over {N}",
+        json_text.len(),
+        total_text as f64 / N as f64
+    );
+    println!("  engine overhead beyond variables/outputs/start data: {overhead} bytes serialized");
+    println!(
+        "  resident memory for {N} deserialized tasks: {:.1} MiB = {:.0} bytes/task",
+        (after.saturating_sub(before)) as f64 / (1 << 20) as f64,
+        after.saturating_sub(before) as f64 / N as f64
+    );
+    println!(
+        "  resident memory without the tasks' own data: {:.0} bytes/task (size_of::<TaskState>() = {})",
+        after_bare.saturating_sub(before_bare) as f64 / N as f64,
+        std::mem::size_of::<TaskState>()
+    );
+    println!(
+        "  deserialize {N}: {:?} ({:.2} µs/task)",
+        load,
+        load.as_secs_f64() * 1e6 / N as f64
+    );
+    println!(
+        "  resume {N} (TimerFired -> next wait point, {steps} records): {:?} ({:.2} µs/task)",
+        resume,
+        resume.as_secs_f64() * 1e6 / N as f64
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = executions, expressions
+}
+
+fn main() {
+    let filter_given = std::env::args().skip(1).any(|a| !a.starts_with('-'));
+    if !filter_given || std::env::args().any(|a| a == "parked") {
+        parked_report();
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

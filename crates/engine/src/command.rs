@@ -28,7 +28,11 @@ pub enum Command {
     PlayPrompt(PlayPrompt),
     /// Play music (media port); the flow's timer, not the media, ends the activity.
     #[serde(rename_all = "camelCase")]
-    PlayMusic { audio_file: String, duration: Option<u32>, start_offset: u32 },
+    PlayMusic {
+        audio_file: String,
+        duration: Option<u32>,
+        start_offset: u32,
+    },
     /// Collect digits from the caller (media port); answer with `CallerInput`. The entry
     /// timeout is the engine's own timer.
     CollectDigits(CollectDigits),
@@ -41,11 +45,19 @@ pub enum Command {
     GetQueueInfo { id: u64, queue: String },
     /// Read a queue's statistics; answer with `Reply` (advanced-queue-info outputs).
     #[serde(rename_all = "camelCase")]
-    AdvancedQueueInfo { id: u64, queue: String, lookback_minutes: u32 },
+    AdvancedQueueInfo {
+        id: u64,
+        queue: String,
+        lookback_minutes: u32,
+    },
     /// Offer the queued contact to a later distribution group; answer with `Reply`
     /// (`distributionGroup`).
     #[serde(rename_all = "camelCase")]
-    EscalateCdg { id: u64, queue: String, target_group: Option<u32> },
+    EscalateCdg {
+        id: u64,
+        queue: String,
+        target_group: Option<u32>,
+    },
     /// Set the contact's priority (1 highest .. 10).
     SetPriority { priority: u8 },
     /// Attach a screen pop to the contact.

@@ -29,7 +29,13 @@ pub(crate) struct NodeNs<'a> {
 impl Namespace for NodeNs<'_> {
     fn bind(&self, root: &str) -> (Binding, bool) {
         if let Some((slot, v)) = self.vars.iter().enumerate().find(|(_, v)| *v.name == *root) {
-            return (Binding::Var { slot: slot as u32, name: v.name.clone() }, v.secure);
+            return (
+                Binding::Var {
+                    slot: slot as u32,
+                    name: v.name.clone(),
+                },
+                v.secure,
+            );
         }
         if let Some(&i) = self.own.get(root).or_else(|| self.other.get(root)) {
             if Some(i) == self.start {
@@ -98,7 +104,12 @@ pub(crate) struct CompileCx<'a> {
 }
 
 impl<'a> CompileCx<'a> {
-    pub(crate) fn new(node: &'a flow::Node, def: &'a ActivityDef, ns: &'a NodeNs<'a>, exits: &'a Exits) -> Self {
+    pub(crate) fn new(
+        node: &'a flow::Node,
+        def: &'a ActivityDef,
+        ns: &'a NodeNs<'a>,
+        exits: &'a Exits,
+    ) -> Self {
         CompileCx {
             node,
             def,
@@ -119,7 +130,8 @@ impl<'a> CompileCx<'a> {
     }
 
     fn compile_str(&mut self, s: &str) -> Result<Expr, String> {
-        let e = Expr::compile(s, self.ns).map_err(|e| format!("expression '{s}' does not compile: {e}"))?;
+        let e = Expr::compile(s, self.ns)
+            .map_err(|e| format!("expression '{s}' does not compile: {e}"))?;
         if !e.is_literal() {
             self.expressions += 1;
         }
@@ -131,14 +143,19 @@ impl<'a> CompileCx<'a> {
         match self.raw(input) {
             None => Ok(None),
             Some(Json::String(s)) => self.compile_str(s).map(Some),
-            Some(v @ (Json::Number(_) | Json::Bool(_))) => Ok(Some(Expr::literal(crate::value::from_json(v)))),
-            Some(_) => Err(format!("input '{input}' must be a string, number or boolean")),
+            Some(v @ (Json::Number(_) | Json::Bool(_))) => {
+                Ok(Some(Expr::literal(crate::value::from_json(v))))
+            }
+            Some(_) => Err(format!(
+                "input '{input}' must be a string, number or boolean"
+            )),
         }
     }
 
     /// A required scalar input.
     pub(crate) fn expr_req(&mut self, input: &str) -> Result<Expr, String> {
-        self.expr(input)?.ok_or_else(|| format!("input '{input}' is required"))
+        self.expr(input)?
+            .ok_or_else(|| format!("input '{input}' is required"))
     }
 
     /// Any input, with the strings inside it compiled.
@@ -152,7 +169,12 @@ impl<'a> CompileCx<'a> {
     pub(crate) fn tree(&mut self, v: &Json) -> Result<Input, String> {
         Ok(match v {
             Json::String(s) => Input::Expr(self.compile_str(s)?),
-            Json::Array(items) => Input::List(items.iter().map(|i| self.tree(i)).collect::<Result<_, _>>()?),
+            Json::Array(items) => Input::List(
+                items
+                    .iter()
+                    .map(|i| self.tree(i))
+                    .collect::<Result<_, _>>()?,
+            ),
             Json::Object(m) => Input::Map(
                 m.iter()
                     .map(|(k, v)| Ok((Arc::from(k.as_str()), self.tree(v)?)))
@@ -166,7 +188,10 @@ impl<'a> CompileCx<'a> {
     pub(crate) fn int(&self, input: &str) -> Result<Option<i64>, String> {
         match self.raw(input) {
             None => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| format!("input '{input}' must be an integer, not {v}")),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| format!("input '{input}' must be an integer, not {v}")),
         }
     }
 
@@ -174,7 +199,10 @@ impl<'a> CompileCx<'a> {
     pub(crate) fn bool(&self, input: &str) -> Result<Option<bool>, String> {
         match self.raw(input) {
             None => Ok(None),
-            Some(v) => v.as_bool().map(Some).ok_or_else(|| format!("input '{input}' must be a boolean, not {v}")),
+            Some(v) => v
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| format!("input '{input}' must be a boolean, not {v}")),
         }
     }
 
@@ -189,7 +217,13 @@ impl<'a> CompileCx<'a> {
 
     /// The variable a name designates: a flow variable, or else a global variable.
     pub(crate) fn target(&self, name: &str) -> Target {
-        match self.ns.vars.iter().enumerate().find(|(_, v)| *v.name == *name) {
+        match self
+            .ns
+            .vars
+            .iter()
+            .enumerate()
+            .find(|(_, v)| *v.name == *name)
+        {
             Some((slot, v)) => Target::Var {
                 slot: slot as u32,
                 name: v.name.clone(),
@@ -205,7 +239,9 @@ impl<'a> CompileCx<'a> {
         let Some(v) = self.raw(input) else {
             return Ok(Vec::new());
         };
-        let items = v.as_array().ok_or_else(|| format!("input '{input}' must be an array"))?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| format!("input '{input}' must be an array"))?;
         items
             .iter()
             .map(|item| {
@@ -230,10 +266,14 @@ impl<'a> CompileCx<'a> {
         let Some(v) = self.raw(input) else {
             return Ok(Vec::new());
         };
-        let m = v.as_object().ok_or_else(|| format!("input '{input}' must be an object"))?;
+        let m = v
+            .as_object()
+            .ok_or_else(|| format!("input '{input}' must be an object"))?;
         m.iter()
             .map(|(k, v)| {
-                let var = v.as_str().ok_or_else(|| format!("{input}.{k} must name a variable"))?;
+                let var = v
+                    .as_str()
+                    .ok_or_else(|| format!("{input}.{k} must name a variable"))?;
                 Ok((k.clone(), self.target(var)))
             })
             .collect()

@@ -11,6 +11,7 @@
 //! subflow exits: it goes straight to the global error handler, which gets a few grace
 //! steps; overrunning those too fails the task.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -23,9 +24,12 @@ use crate::env::Env;
 use crate::event::{Event, Start};
 use crate::program::{Program, ProgramKey, GLOBAL_ERROR_EVENT};
 use crate::run::{Cx, End, Failure, Outcome};
-use crate::state::{FlowError, Frame, Outcome as TaskOutcome, Routing, Scope, Status, TaskState, Thread, Vars, Wait, WaitOn};
+use crate::state::{
+    FlowError, Frame, Outcome as TaskOutcome, Routing, Scope, Status, TaskState, Thread, Vars,
+    Wait, WaitOn,
+};
 use crate::trace::{Capture, Phase, TraceLevel, TraceRecord, MASK};
-use crate::value::{coerce, from_json, map_value, to_json};
+use crate::value::{coerce, from_json, map_value};
 
 pub use crate::activities::http_request::HttpPolicy;
 
@@ -93,9 +97,16 @@ enum Entry {
     /// Resume the top frame's waiting node with an event.
     Resume { wait: Wait, event: Event },
     /// The top frame's waiting node fails (an injected fault).
-    Fail { failure: Failure, since: DateTime<Utc> },
+    Fail {
+        failure: Failure,
+        since: DateTime<Utc>,
+    },
     /// A subflow returned to the top frame's subflow node.
-    Returned { result: Result<Scope, FlowError>, callee: Arc<Program>, since: DateTime<Utc> },
+    Returned {
+        result: Result<Scope, FlowError>,
+        callee: Arc<Program>,
+        since: DateTime<Utc>,
+    },
 }
 
 /// How a thread stopped running.
@@ -108,6 +119,15 @@ enum Exit {
 
 const BUDGET_CODE: &str = "STEP_BUDGET_EXCEEDED";
 
+/// Contact events that can still fire once an agent has answered.
+const AFTER_ANSWER: &[&str] = &[
+    "AgentDisconnected",
+    "ContactEnded",
+    "PhoneContactEnded",
+    "WorkItemDataUpdated",
+    "CallbackFailed",
+];
+
 impl Engine {
     pub fn new(config: EngineConfig) -> Engine {
         Engine { config }
@@ -118,15 +138,24 @@ impl Engine {
     }
 
     /// Creates a task of `program` and runs it to its first wait point (or its end).
-    pub fn start(&self, env: &dyn Env, program: &Arc<Program>, start: Start, now: DateTime<Utc>) -> Result<(TaskState, StepOutput), EngineError> {
-        let start_node = program
-            .start
-            .ok_or_else(|| EngineError::InvalidStart(format!("flow '{}' has no start node", program.name)))?;
+    pub fn start(
+        &self,
+        env: &dyn Env,
+        program: &Arc<Program>,
+        start: Start,
+        now: DateTime<Utc>,
+    ) -> Result<(TaskState, StepOutput), EngineError> {
+        let start_node = program.start.ok_or_else(|| {
+            EngineError::InvalidStart(format!("flow '{}' has no start node", program.name))
+        })?;
         let mut vars = program.fresh_vars();
         for (name, v) in &start.variables {
-            let (slot, def) = program
-                .var(name)
-                .ok_or_else(|| EngineError::InvalidStart(format!("flow '{}' has no variable '{name}'", program.name)))?;
+            let (slot, def) = program.var(name).ok_or_else(|| {
+                EngineError::InvalidStart(format!(
+                    "flow '{}' has no variable '{name}'",
+                    program.name
+                ))
+            })?;
             let value = coerce(from_json(v), def.ty)
                 .map_err(|e| EngineError::InvalidStart(format!("variable '{name}': {e}")))?;
             vars.set_slot(slot, &def.name, value);
@@ -136,8 +165,16 @@ impl Engine {
             status: Status::Waiting,
             started_at: now,
             contact: from_json(&serde_json::Value::Object(start.outputs)),
-            root: Scope { vars, outputs: Vars::new() },
-            globals: Vars::from_pairs(start.globals.iter().map(|(k, v)| (k.as_str(), from_json(v)))),
+            root: Scope {
+                vars,
+                outputs: Vars::new(),
+            },
+            globals: Vars::from_pairs(
+                start
+                    .globals
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), from_json(v))),
+            ),
             secure_globals: start.secure_globals,
             threads: Vec::new(),
             timers: Vec::new(),
@@ -165,14 +202,29 @@ impl Engine {
             }],
             wait: None,
         };
-        r.run(&mut state, thread, Entry::Node { node: start_node, trigger: None })?;
+        r.run(
+            &mut state,
+            thread,
+            Entry::Node {
+                node: start_node,
+                trigger: None,
+            },
+        )?;
         r.settle(&mut state);
         Ok((state, r.out))
     }
 
     /// Feeds one event to a task and runs it to its next wait points (or its end).
-    pub fn step(&self, env: &dyn Env, state: &mut TaskState, event: Event, now: DateTime<Utc>) -> Result<StepOutput, EngineError> {
-        let root = env.program(&state.flow).ok_or_else(|| EngineError::ProgramMissing(state.flow.clone()))?;
+    pub fn step(
+        &self,
+        env: &dyn Env,
+        state: &mut TaskState,
+        event: Event,
+        now: DateTime<Utc>,
+    ) -> Result<StepOutput, EngineError> {
+        let root = env
+            .program(&state.flow)
+            .ok_or_else(|| EngineError::ProgramMissing(state.flow.clone()))?;
         let mut r = Runner::new(&self.config, env, now, root);
         if state.is_finished() {
             r.out.ignored = Some(format!("{}: the task has finished", event.label()));
@@ -195,7 +247,12 @@ struct Runner<'e> {
 }
 
 impl<'e> Runner<'e> {
-    fn new(config: &'e EngineConfig, env: &'e dyn Env, now: DateTime<Utc>, root: Arc<Program>) -> Self {
+    fn new(
+        config: &'e EngineConfig,
+        env: &'e dyn Env,
+        now: DateTime<Utc>,
+        root: Arc<Program>,
+    ) -> Self {
         Runner {
             config,
             env,
@@ -217,7 +274,10 @@ impl<'e> Runner<'e> {
         if let Some(p) = self.cache.iter().find(|p| p.key == *key) {
             return Ok(p.clone());
         }
-        let p = self.env.program(key).ok_or_else(|| EngineError::ProgramMissing(key.clone()))?;
+        let p = self
+            .env
+            .program(key)
+            .ok_or_else(|| EngineError::ProgramMissing(key.clone()))?;
         self.cache.push(p.clone());
         Ok(p)
     }
@@ -245,7 +305,9 @@ impl<'e> Runner<'e> {
                 let id = *id;
                 self.resume(state, event, |w| *w == WaitOn::Reply { request: id })
             }
-            Event::CallerInput { .. } => self.resume(state, event, |w| matches!(w, WaitOn::Digits { .. })),
+            Event::CallerInput { .. } => {
+                self.resume(state, event, |w| matches!(w, WaitOn::Digits { .. }))
+            }
             Event::CallerHangup => {
                 let secs = (self.now - state.started_at).num_seconds();
                 let at = crate::value::format_datetime(self.now);
@@ -259,16 +321,33 @@ impl<'e> Runner<'e> {
                     ("endReason", Value::from("caller hung up")),
                     ("endedTimestamp", Value::from(at)),
                 ]);
-                self.contact_ended(state, "customer", vec![("PhoneContactEnded", phone), ("ContactEnded", contact)])
+                self.contact_ended(
+                    state,
+                    "customer",
+                    vec![("PhoneContactEnded", phone), ("ContactEnded", contact)],
+                )
             }
-            Event::Notify { event: name, outputs } => {
+            Event::Notify {
+                event: name,
+                outputs,
+            } => {
                 let outputs = from_json(&serde_json::Value::Object(outputs.clone()));
                 self.notify(state, name, outputs)
             }
-            Event::FaultInjected { node, code, message } => {
-                let message = if message.is_empty() { format!("Node '{node}': fault injected") } else { message.clone() };
+            Event::FaultInjected {
+                node,
+                code,
+                message,
+            } => {
+                let message = if message.is_empty() {
+                    format!("Node '{node}': fault injected")
+                } else {
+                    message.clone()
+                };
                 let failure = Failure::new(code.clone(), message.clone());
-                let waiting = state.threads.iter().position(|t| t.wait.is_some() && t.stack.last().is_some_and(|f| *f.at == **node));
+                let waiting = state.threads.iter().position(|t| {
+                    t.wait.is_some() && t.stack.last().is_some_and(|f| *f.at == **node)
+                });
                 match waiting {
                     Some(pos) => {
                         let mut thread = state.threads.remove(pos);
@@ -276,7 +355,14 @@ impl<'e> Runner<'e> {
                             return Ok(());
                         };
                         self.abandon(state, &wait.on);
-                        self.run(state, thread, Entry::Fail { failure, since: wait.since })
+                        self.run(
+                            state,
+                            thread,
+                            Entry::Fail {
+                                failure,
+                                since: wait.since,
+                            },
+                        )
                     }
                     None => {
                         state.faults.push(crate::state::Fault {
@@ -289,15 +375,31 @@ impl<'e> Runner<'e> {
                 }
             }
             Event::Cancel { reason } => {
-                self.finish(state, Status::Completed { outcome: TaskOutcome::Cancelled { reason: reason.clone() } });
+                self.finish(
+                    state,
+                    Status::Completed {
+                        outcome: TaskOutcome::Cancelled {
+                            reason: reason.clone(),
+                        },
+                    },
+                );
                 Ok(())
             }
         }
     }
 
     /// Resumes the thread whose wait matches.
-    fn resume(&mut self, state: &mut TaskState, event: Event, matches: impl Fn(&WaitOn) -> bool) -> Result<(), EngineError> {
-        let Some(pos) = state.threads.iter().position(|t| t.wait.as_ref().is_some_and(|w| matches(&w.on))) else {
+    fn resume(
+        &mut self,
+        state: &mut TaskState,
+        event: Event,
+        matches: impl Fn(&WaitOn) -> bool,
+    ) -> Result<(), EngineError> {
+        let Some(pos) = state
+            .threads
+            .iter()
+            .position(|t| t.wait.as_ref().is_some_and(|w| matches(&w.on)))
+        else {
             self.ignore(format!("{}: nothing waits for it", event.label()));
             return Ok(());
         };
@@ -331,16 +433,28 @@ impl<'e> Runner<'e> {
         }
     }
 
-    fn notify(&mut self, state: &mut TaskState, name: &str, outputs: Value) -> Result<(), EngineError> {
+    fn notify(
+        &mut self,
+        state: &mut TaskState,
+        name: &str,
+        outputs: Value,
+    ) -> Result<(), EngineError> {
         if name == GLOBAL_ERROR_EVENT {
-            self.ignore(format!("Notify {name}: the engine raises this event itself"));
+            self.ignore(format!(
+                "Notify {name}: the engine raises this event itself"
+            ));
             return Ok(());
         }
         match name {
             "ContactEnded" | "PhoneContactEnded" => {
                 let by = ["endedBy", "disconnectedBy"]
                     .iter()
-                    .find_map(|k| outputs.get_attr(k).ok().and_then(|v| v.as_str().map(str::to_owned)))
+                    .find_map(|k| {
+                        outputs
+                            .get_attr(k)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                    })
                     .unwrap_or_else(|| "system".to_owned());
                 return self.contact_ended(state, &by, vec![(name, outputs)]);
             }
@@ -372,13 +486,20 @@ impl<'e> Runner<'e> {
     }
 
     /// The contact is gone: every thread stops, then the handlers of the given events run.
-    fn contact_ended(&mut self, state: &mut TaskState, ended_by: &str, events: Vec<(&str, Value)>) -> Result<(), EngineError> {
+    fn contact_ended(
+        &mut self,
+        state: &mut TaskState,
+        ended_by: &str,
+        events: Vec<(&str, Value)>,
+    ) -> Result<(), EngineError> {
         state.routing.ended = true;
         state.listening = false;
         for t in std::mem::take(&mut state.threads) {
             self.drop_thread_timers(state, t.id);
         }
-        state.ended = Some(TaskOutcome::ContactEnded { ended_by: ended_by.to_owned() });
+        state.ended = Some(TaskOutcome::ContactEnded {
+            ended_by: ended_by.to_owned(),
+        });
         for (name, outputs) in events {
             if state.is_finished() {
                 break;
@@ -391,7 +512,13 @@ impl<'e> Runner<'e> {
     }
 
     /// Starts an event flow handler thread.
-    fn spawn(&mut self, state: &mut TaskState, event: &str, node: u32, outputs: Value) -> Result<(), EngineError> {
+    fn spawn(
+        &mut self,
+        state: &mut TaskState,
+        event: &str,
+        node: u32,
+        outputs: Value,
+    ) -> Result<(), EngineError> {
         let id = state.next_thread;
         state.next_thread += 1;
         let thread = Thread {
@@ -406,11 +533,23 @@ impl<'e> Runner<'e> {
             }],
             wait: None,
         };
-        self.run(state, thread, Entry::Node { node, trigger: Some(outputs) })
+        self.run(
+            state,
+            thread,
+            Entry::Node {
+                node,
+                trigger: Some(outputs),
+            },
+        )
     }
 
     /// Runs a thread until it parks or stops, then files it.
-    fn run(&mut self, state: &mut TaskState, mut thread: Thread, entry: Entry) -> Result<(), EngineError> {
+    fn run(
+        &mut self,
+        state: &mut TaskState,
+        mut thread: Thread,
+        entry: Entry,
+    ) -> Result<(), EngineError> {
         let mut root = std::mem::take(&mut state.root);
         let exit = self.drive(state, &mut root, &mut thread, entry);
         state.root = root;
@@ -432,7 +571,12 @@ impl<'e> Runner<'e> {
     }
 
     /// An error nothing in the flow handled: the global error handler, or failure.
-    fn unhandled(&mut self, state: &mut TaskState, thread: Thread, error: FlowError) -> Result<(), EngineError> {
+    fn unhandled(
+        &mut self,
+        state: &mut TaskState,
+        thread: Thread,
+        error: FlowError,
+    ) -> Result<(), EngineError> {
         self.drop_thread_timers(state, thread.id);
         state.error = Some(error.clone());
         if thread.handler.is_none() && state.ended.is_none() {
@@ -440,7 +584,10 @@ impl<'e> Runner<'e> {
         }
         let budget = error.code == BUDGET_CODE;
         let in_handler = thread.handler.as_deref() == Some(GLOBAL_ERROR_EVENT);
-        let handler = self.root.handler(GLOBAL_ERROR_EVENT).filter(|_| !in_handler && !(budget && state.grace));
+        let handler = self
+            .root
+            .handler(GLOBAL_ERROR_EVENT)
+            .filter(|_| !(in_handler || (budget && state.grace)));
         self.out.commands.push(Command::EmitEvent {
             name: "flow.error".to_owned(),
             payload: serde_json::json!({
@@ -462,7 +609,10 @@ impl<'e> Runner<'e> {
                     ("errorMessage", Value::from(error.message.clone())),
                     ("errorNodeName", Value::from(error.node.clone())),
                     ("errorActivityName", Value::from(error.activity.clone())),
-                    ("errorTimestamp", Value::from(crate::value::format_datetime(error.at))),
+                    (
+                        "errorTimestamp",
+                        Value::from(crate::value::format_datetime(error.at)),
+                    ),
                 ]);
                 self.spawn(state, GLOBAL_ERROR_EVENT, node, outputs)
             }
@@ -493,8 +643,14 @@ impl<'e> Runner<'e> {
         if state.is_finished() || !state.threads.is_empty() {
             return;
         }
-        let contact_here = !state.routing.ended && (state.routing.queue.is_some() || state.routing.agent.is_some());
-        let listens = self.root.handlers.iter().any(|(e, _)| e != GLOBAL_ERROR_EVENT);
+        let contact_here = !state.routing.ended
+            && (state.routing.queue.is_some() || state.routing.agent.is_some());
+        // Events that can still happen to the contact: with an agent, only the later ones.
+        let still_possible = |e: &str| match state.routing.agent {
+            Some(_) => AFTER_ANSWER.contains(&e),
+            None => e != GLOBAL_ERROR_EVENT,
+        };
+        let listens = self.root.handlers.iter().any(|(e, _)| still_possible(e));
         if contact_here && listens {
             state.listening = true;
             return;
@@ -504,7 +660,13 @@ impl<'e> Runner<'e> {
     }
 
     /// The interpreter loop for one thread.
-    fn drive(&mut self, state: &mut TaskState, root: &mut Scope, thread: &mut Thread, entry: Entry) -> Result<Exit, EngineError> {
+    fn drive(
+        &mut self,
+        state: &mut TaskState,
+        root: &mut Scope,
+        thread: &mut Thread,
+        entry: Entry,
+    ) -> Result<Exit, EngineError> {
         let mut entry = entry;
         let full = self.config.trace == TraceLevel::Full;
         loop {
@@ -514,10 +676,15 @@ impl<'e> Runner<'e> {
             };
             let program = self.program(frame.flow.as_ref())?;
             let frame_node = frame.node;
-            if (frame_node as usize) >= program.nodes.len() || *program.node(frame_node).name != *frame.at {
+            if (frame_node as usize) >= program.nodes.len()
+                || *program.node(frame_node).name != *frame.at
+            {
                 return Err(EngineError::CorruptState {
                     key: program.key.clone(),
-                    message: format!("frame at node #{frame_node} '{}' does not match the program", frame.at),
+                    message: format!(
+                        "frame at node #{frame_node} '{}' does not match the program",
+                        frame.at
+                    ),
                 });
             }
             let scope: &mut Scope = match frame.scope.as_deref_mut() {
@@ -550,7 +717,12 @@ impl<'e> Runner<'e> {
                 Entry::Node { node, trigger } => {
                     let mut cx = cx!(node, trigger);
                     cx.task.steps += 1;
-                    let limit = self.config.step_budget + if cx.task.grace { self.config.error_grace_steps } else { 0 };
+                    let limit = self.config.step_budget
+                        + if cx.task.grace {
+                            self.config.error_grace_steps
+                        } else {
+                            0
+                        };
                     let outcome = if cx.task.steps > limit {
                         Outcome::Fail(Failure::new(
                             BUDGET_CODE,
@@ -575,11 +747,20 @@ impl<'e> Runner<'e> {
                     (frame_node, since, outcome, outputs)
                 }
                 Entry::Fail { failure, since } => (frame_node, since, Outcome::Fail(failure), None),
-                Entry::Returned { result, callee, since } => {
+                Entry::Returned {
+                    result,
+                    callee,
+                    since,
+                } => {
                     let mut cx = cx!(frame_node, None);
                     let outcome = match &cx.node.activity {
-                        Activity::Subflow(c) => crate::activities::subflow::returned(c, &mut cx, result, &callee),
-                        _ => Outcome::fail("SUBFLOW_ERROR", "a subflow returned to a node that is not a subflow node"),
+                        Activity::Subflow(c) => {
+                            crate::activities::subflow::returned(c, &mut cx, result, &callee)
+                        }
+                        _ => Outcome::fail(
+                            "SUBFLOW_ERROR",
+                            "a subflow returned to a node that is not a subflow node",
+                        ),
                     };
                     (frame_node, since, outcome, cx.outputs)
                 }
@@ -603,10 +784,18 @@ impl<'e> Runner<'e> {
                 }),
                 _ => None,
             };
-            // Nodes with an error port expose errorCode/errorMessage, empty on success.
+            // Nodes with an error port expose errorCode/errorMessage, empty on success
+            // (`set_outputs` adds those), when anything reads the outputs.
+            let wanted = nd.keep_outputs || full;
             let outputs = match (&nd.error_port, &failed) {
-                (Some(_), Some(e)) => Some(with_error(outputs, &e.code, &e.message)),
-                (Some(_), None) if !matches!(outcome, Outcome::Wait(_) | Outcome::Call(_)) => Some(with_error(outputs, "", "")),
+                (Some(_), Some(e)) if wanted => Some(with_error(outputs, &e.code, &e.message)),
+                (Some(_), None)
+                    if wanted
+                        && outputs.is_none()
+                        && !matches!(outcome, Outcome::Wait(_) | Outcome::Call(_)) =>
+                {
+                    Some(with_error(None, "", ""))
+                }
                 _ => outputs,
             };
             if nd.keep_outputs {
@@ -614,16 +803,45 @@ impl<'e> Runner<'e> {
                     scope.outputs.set(nd.name.clone(), o.clone());
                 }
             }
-            let rec = |me: &mut Self, phase: Phase, port: Option<&str>, next: Option<u32>, capture: Option<Capture>, error: Option<FlowError>| {
-                me.record(thread_id, &program, depth, idx, phase, started, capture, outputs.as_ref(), port, next, error);
+            let rec = |me: &mut Self,
+                       phase: Phase,
+                       port: Option<Cow<'static, str>>,
+                       next: Option<u32>,
+                       capture: Option<Capture>,
+                       error: Option<FlowError>| {
+                me.record(
+                    thread_id,
+                    &program,
+                    depth,
+                    idx,
+                    phase,
+                    started,
+                    capture,
+                    outputs.as_ref(),
+                    port,
+                    next,
+                    error,
+                );
             };
 
             match outcome {
                 Outcome::Port(p) => {
                     let next = nd.exits.port(p);
-                    rec(self, Phase::Completed, Some(p), next, capture, None);
+                    rec(
+                        self,
+                        Phase::Completed,
+                        Some(Cow::Borrowed(p)),
+                        next,
+                        capture,
+                        None,
+                    );
                     match next {
-                        Some(n) => entry = Entry::Node { node: n, trigger: None },
+                        Some(n) => {
+                            entry = Entry::Node {
+                                node: n,
+                                trigger: None,
+                            }
+                        }
                         None => match self.frame_done(thread, Ok(()), &program)? {
                             Some(e) => entry = e,
                             None => return Ok(Exit::Ended),
@@ -632,9 +850,21 @@ impl<'e> Runner<'e> {
                 }
                 Outcome::Branch(p, value) => {
                     let next = nd.exits.branch(p, &value);
-                    rec(self, Phase::Completed, Some(p), next, capture, None);
+                    rec(
+                        self,
+                        Phase::Completed,
+                        Some(Cow::Borrowed(p)),
+                        next,
+                        capture,
+                        None,
+                    );
                     match next {
-                        Some(n) => entry = Entry::Node { node: n, trigger: None },
+                        Some(n) => {
+                            entry = Entry::Node {
+                                node: n,
+                                trigger: None,
+                            }
+                        }
                         None => match self.frame_done(thread, Ok(()), &program)? {
                             Some(e) => entry = e,
                             None => return Ok(Exit::Ended),
@@ -646,9 +876,21 @@ impl<'e> Runner<'e> {
                         Some(t) => (p, Some(t)),
                         None => (flow::DEFAULT_PORT, nd.exits.default_target()),
                     };
-                    rec(self, Phase::Completed, Some(port), next, capture, None);
+                    rec(
+                        self,
+                        Phase::Completed,
+                        Some(Cow::Borrowed(port)),
+                        next,
+                        capture,
+                        None,
+                    );
                     match next {
-                        Some(n) => entry = Entry::Node { node: n, trigger: None },
+                        Some(n) => {
+                            entry = Entry::Node {
+                                node: n,
+                                trigger: None,
+                            }
+                        }
                         None => match self.frame_done(thread, Ok(()), &program)? {
                             Some(e) => entry = e,
                             None => return Ok(Exit::Ended),
@@ -665,14 +907,37 @@ impl<'e> Runner<'e> {
                         at: self.now,
                     });
                     let budget = error.code == BUDGET_CODE;
-                    let handled = if budget { None } else { nd.error_port.as_deref().and_then(|p| nd.exits.port(p).map(|n| (p, n))) };
+                    let handled = if budget {
+                        None
+                    } else {
+                        nd.error_port
+                            .as_deref()
+                            .and_then(|p| nd.exits.port(p).map(|n| (p, n)))
+                    };
                     match handled {
                         Some((p, n)) => {
-                            rec(self, Phase::Completed, Some(p), Some(n), capture, Some(error));
-                            entry = Entry::Node { node: n, trigger: None };
+                            rec(
+                                self,
+                                Phase::Completed,
+                                Some(Cow::Owned(p.to_owned())),
+                                Some(n),
+                                capture,
+                                Some(error),
+                            );
+                            entry = Entry::Node {
+                                node: n,
+                                trigger: None,
+                            };
                         }
                         None => {
-                            rec(self, Phase::Completed, None, None, capture, Some(error.clone()));
+                            rec(
+                                self,
+                                Phase::Completed,
+                                None,
+                                None,
+                                capture,
+                                Some(error.clone()),
+                            );
                             if budget {
                                 thread.stack.truncate(1);
                                 return Ok(Exit::Unhandled(error));
@@ -727,7 +992,10 @@ impl<'e> Runner<'e> {
                         scope: Some(Box::new(call.scope)),
                         called_at: Some(self.now),
                     });
-                    entry = Entry::Node { node: start, trigger: None };
+                    entry = Entry::Node {
+                        node: start,
+                        trigger: None,
+                    };
                 }
                 Outcome::Ignore(_) => return Ok(Exit::Waiting),
             }
@@ -736,7 +1004,12 @@ impl<'e> Runner<'e> {
 
     /// The top frame finished (normally, or with an error nothing in it handled). In a
     /// subflow, returns to the caller's node; at the bottom of the stack, `None`.
-    fn frame_done(&mut self, thread: &mut Thread, result: Result<(), FlowError>, program: &Arc<Program>) -> Result<Option<Entry>, EngineError> {
+    fn frame_done(
+        &mut self,
+        thread: &mut Thread,
+        result: Result<(), FlowError>,
+        program: &Arc<Program>,
+    ) -> Result<Option<Entry>, EngineError> {
         if thread.stack.len() <= 1 {
             return Ok(None);
         }
@@ -745,7 +1018,11 @@ impl<'e> Runner<'e> {
         };
         let since = callee.called_at.unwrap_or(self.now);
         let result = result.map(|()| callee.scope.map(|s| *s).unwrap_or_default());
-        Ok(Some(Entry::Returned { result, callee: program.clone(), since }))
+        Ok(Some(Entry::Returned {
+            result,
+            callee: program.clone(),
+            since,
+        }))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -759,7 +1036,7 @@ impl<'e> Runner<'e> {
         started: DateTime<Utc>,
         capture: Option<Capture>,
         outputs: Option<&Value>,
-        port: Option<&str>,
+        port: Option<Cow<'static, str>>,
         next: Option<u32>,
         error: Option<FlowError>,
     ) {
@@ -769,7 +1046,13 @@ impl<'e> Runner<'e> {
         let nd = program.node(idx);
         let (inputs, outputs, assigned) = match capture {
             Some(c) => {
-                let outputs = outputs.map(|o| if c.masked { serde_json::Value::from(MASK) } else { to_json(o) });
+                let outputs = outputs.map(|o| {
+                    if c.masked {
+                        Value::from(MASK)
+                    } else {
+                        o.clone()
+                    }
+                });
                 (
                     (!c.inputs.is_empty()).then_some(c.inputs),
                     outputs,
@@ -788,7 +1071,7 @@ impl<'e> Runner<'e> {
             inputs,
             outputs,
             assigned,
-            port: port.map(str::to_owned),
+            port,
             next: next.map(|n| program.node(n).name.clone()),
             started_at: started,
             duration_ms: (self.now - started).num_milliseconds(),
@@ -804,7 +1087,11 @@ fn take_fault(task: &mut TaskState, node: &str) -> Option<Failure> {
     }
     let i = task.faults.iter().position(|f| f.node == node)?;
     let f = task.faults.remove(i);
-    let message = if f.message.is_empty() { format!("Node '{node}': fault injected") } else { f.message };
+    let message = if f.message.is_empty() {
+        format!("Node '{node}': fault injected")
+    } else {
+        f.message
+    };
     Some(Failure::new(f.code, message))
 }
 

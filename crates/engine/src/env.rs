@@ -54,7 +54,8 @@ impl StaticEnv {
 
     /// Points a label (`Live`, `Latest`...) of a flow (id or name) at a version.
     pub fn set_label(&mut self, flow: &str, label: &str, version: i64) -> &mut Self {
-        self.labels.insert((flow.to_owned(), label.to_owned()), version);
+        self.labels
+            .insert((flow.to_owned(), label.to_owned()), version);
         self
     }
 
@@ -68,7 +69,9 @@ impl StaticEnv {
     }
 
     fn candidates<'a>(&'a self, who: &'a str) -> impl Iterator<Item = &'a Arc<Program>> + 'a {
-        self.programs.values().filter(move |p| p.key().flow_id == who || p.name() == who)
+        self.programs
+            .values()
+            .filter(move |p| p.key().flow_id == who || p.name() == who)
     }
 }
 

@@ -104,7 +104,10 @@ pub enum HttpFailure {
 pub enum FunctionOutcome {
     /// `response.data`.
     Ok { data: Json },
-    Err { kind: FunctionErrorKind, message: String },
+    Err {
+        kind: FunctionErrorKind,
+        message: String,
+    },
 }
 
 /// How a function failed.
@@ -139,14 +142,20 @@ impl Event {
             Json::Object(m) => m,
             _ => serde_json::Map::new(),
         };
-        Event::Reply { id, result: Reply::Ok { outputs } }
+        Event::Reply {
+            id,
+            result: Reply::Ok { outputs },
+        }
     }
 
     /// A failed `Reply`.
     pub fn reply_err(id: u64, code: &str, message: &str) -> Event {
         Event::Reply {
             id,
-            result: Reply::Err { code: code.to_owned(), message: message.to_owned() },
+            result: Reply::Err {
+                code: code.to_owned(),
+                message: message.to_owned(),
+            },
         }
     }
 
@@ -156,7 +165,10 @@ impl Event {
             Json::Object(m) => m,
             _ => serde_json::Map::new(),
         };
-        Event::Notify { event: event.to_owned(), outputs }
+        Event::Notify {
+            event: event.to_owned(),
+            outputs,
+        }
     }
 
     /// A short name for traces and logs.

@@ -6,15 +6,16 @@
 //!
 //! A string input compiles to one of:
 //! - a **literal**: no `{{` at all; never touches minijinja;
-//! - a **path** (`{{ Customer.tier }}`, `{{ HTTP_1.httpStatusCode }}`): read directly from the
-//!   task's data, with the compiled expression kept as the reference semantics for anything
-//!   unusual on the way (a `null` mid-path, a non-map);
-//! - a **single expression** (`{{ Amount > 100 and Tier == 'gold' }}`): evaluates to a typed
-//!   value (a boolean, a number, a JSON object...), not to text;
+//! - a **single expression** (`{{ Amount > 100 and Tier == 'gold' }}`, `{{ HTTP_1.body }}`):
+//!   evaluates to a typed value (a boolean, a number, a JSON object...), not to text;
 //! - **text** with embedded expressions (`Hello {{ Name }}!`): a string, each `{{ }}` part
 //!   compiled on its own;
 //! - a **template** using `{% %}` or `{# #}` or whitespace control: rendered by minijinja's
 //!   template engine (compiled per evaluation: rare in flows, correct, slower).
+//!
+//! Paths, comparisons, boolean logic and arithmetic are evaluated natively
+//! ([`crate::fast`]), with minijinja's semantics and minijinja as the fallback; filters,
+//! tests and the rest run in minijinja's VM.
 //!
 //! Names an expression reads are resolved when the program is compiled ([`Binding`]): a flow
 //! variable (by slot), a node's outputs (`{{Node.field}}`), the start node (the contact's
@@ -28,6 +29,7 @@ use chrono::{DateTime, Utc};
 use minijinja::value::{Object, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Expression, UndefinedBehavior, Value};
 
+use crate::fast::Fast;
 use crate::state::Vars;
 
 /// What a root name in an expression refers to.
@@ -65,11 +67,19 @@ pub(crate) struct Data<'a> {
 impl Data<'_> {
     fn get(&self, b: &Binding) -> Value {
         match b {
-            Binding::Var { slot, name } => self.vars.get_slot(*slot, name).cloned().unwrap_or(Value::UNDEFINED),
+            Binding::Var { slot, name } => self
+                .vars
+                .get_slot(*slot, name)
+                .cloned()
+                .unwrap_or(Value::UNDEFINED),
             Binding::Output(name) => self.outputs.get(name).cloned().unwrap_or_else(empty_map),
             Binding::Start => self.contact.clone(),
             Binding::Now => Value::from(crate::value::format_datetime(self.now)),
-            Binding::Globals => Value::from_iter(self.globals.iter().map(|(k, v)| (Value::from(&**k), v.clone()))),
+            Binding::Globals => Value::from_iter(
+                self.globals
+                    .iter()
+                    .map(|(k, v)| (Value::from(&**k), v.clone())),
+            ),
             Binding::Global(name) => self.globals.get(name).cloned().unwrap_or(Value::UNDEFINED),
         }
     }
@@ -90,7 +100,8 @@ pub(crate) fn env() -> &'static Environment<'static> {
         // error: flows are written against data that is often partial.
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_formatter(|out, _state, value| {
-            out.write_str(&crate::value::text(value)).map_err(Error::from)
+            out.write_str(&crate::value::text(value))
+                .map_err(Error::from)
         });
         env.add_filter("fromjson", fromjson);
         env.add_filter("jsonpath", jsonpath);
@@ -100,12 +111,14 @@ pub(crate) fn env() -> &'static Environment<'static> {
 
 /// `{{ Body | fromjson }}`: parses JSON text.
 fn fromjson(s: &str) -> Result<Value, Error> {
-    serde_json::from_str::<Value>(s).map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("not valid JSON: {e}")))
+    serde_json::from_str::<Value>(s)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("not valid JSON: {e}")))
 }
 
 /// `{{ Doc | jsonpath('$.items[0].sku') }}`: selects from a JSON value (or JSON text).
 fn jsonpath(doc: Value, path: &str) -> Result<Value, Error> {
-    let p = crate::jsonpath::JsonPath::parse(path).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
+    let p = crate::jsonpath::JsonPath::parse(path)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e))?;
     let doc = match doc.as_str() {
         Some(s) if doc.kind() == ValueKind::String => fromjson(s)?,
         _ => doc,
@@ -113,22 +126,21 @@ fn jsonpath(doc: Value, path: &str) -> Result<Value, Error> {
     Ok(p.select(&doc).unwrap_or(Value::UNDEFINED))
 }
 
-/// One step of a path expression.
-#[derive(Debug)]
-enum Step {
-    Attr(Box<str>),
-    Index(usize),
+/// A compiled `{{ }}` part: natively evaluable or not; minijinja's compiled form is kept
+/// either way, the reference for anything the native evaluator gives up on.
+struct Compiled {
+    fast: Option<Fast>,
+    expr: Expression<'static, 'static>,
 }
 
 enum Part {
     Text(Box<str>),
-    Expr(Expression<'static, 'static>),
+    Expr(Compiled),
 }
 
 enum Kind {
     Literal(Value),
-    Path { steps: Box<[Step]>, expr: Expression<'static, 'static> },
-    Single(Expression<'static, 'static>),
+    Single(Compiled),
     Text(Box<[Part]>),
     Template,
 }
@@ -165,8 +177,6 @@ impl Object for Ctx {
     }
 }
 
-const KEYWORDS: &[&str] = &["true", "false", "none", "True", "False", "None", "not", "and", "or", "in", "is", "if", "else", "loop"];
-
 impl Expr {
     /// A constant.
     pub(crate) fn literal(v: Value) -> Expr {
@@ -188,41 +198,56 @@ impl Expr {
         }
         let env = env();
         let mut roots: Vec<String> = Vec::new();
-        let kind = match (!has_block && !src.contains("{{-") && !src.contains("-}}")).then(|| split(src)).flatten() {
+        let parts = (!has_block && !src.contains("{{-") && !src.contains("-}}"))
+            .then(|| split(src))
+            .flatten();
+        let mut raw: Vec<(&str, Option<Expression<'static, 'static>>)> = Vec::new();
+        match &parts {
             Some(parts) => {
-                let single = parts.len() == 1 && matches!(parts[0], RawPart::Expr(_));
-                let mut compiled = Vec::with_capacity(parts.len());
                 for p in parts {
                     match p {
-                        RawPart::Text(t) => compiled.push(Part::Text(Box::from(t))),
+                        RawPart::Text(t) => raw.push((t, None)),
                         RawPart::Expr(e) => {
-                            let x = env.compile_expression_owned(e.to_owned()).map_err(describe)?;
+                            let x = env
+                                .compile_expression_owned((*e).to_owned())
+                                .map_err(describe)?;
                             roots.extend(x.undeclared_variables(false));
-                            compiled.push(Part::Expr(x));
+                            raw.push((e, Some(x)));
                         }
                     }
-                }
-                if single {
-                    let Some(Part::Expr(x)) = compiled.pop() else {
-                        return Err("internal: lost the expression".to_owned());
-                    };
-                    let inner = &src[2..src.len() - 2];
-                    match path(inner) {
-                        Some(steps) => Kind::Path { steps, expr: x },
-                        None => Kind::Single(x),
-                    }
-                } else {
-                    Kind::Text(compiled.into_boxed_slice())
                 }
             }
             None => {
                 let t = env.template_from_str(src).map_err(describe)?;
                 roots.extend(t.undeclared_variables(false));
-                Kind::Template
             }
-        };
+        }
         roots.sort();
         roots.dedup();
+        let names: Vec<Arc<str>> = roots.iter().map(|r| Arc::from(r.as_str())).collect();
+        let kind = if parts.is_none() {
+            Kind::Template
+        } else {
+            let single = raw.len() == 1 && raw[0].1.is_some();
+            let mut compiled: Vec<Part> = raw
+                .into_iter()
+                .map(|(text, x)| match x {
+                    Some(expr) => Part::Expr(Compiled {
+                        fast: Fast::parse(text, &names),
+                        expr,
+                    }),
+                    None => Part::Text(Box::from(text)),
+                })
+                .collect();
+            match compiled.pop() {
+                Some(Part::Expr(c)) if single => Kind::Single(c),
+                Some(last) => {
+                    compiled.push(last);
+                    Kind::Text(compiled.into_boxed_slice())
+                }
+                None => Kind::Literal(Value::from(src)),
+            }
+        };
         let mut binds = Vec::with_capacity(roots.len());
         let mut secure = false;
         for r in &roots {
@@ -230,14 +255,10 @@ impl Expr {
             secure |= s;
             binds.push(b);
         }
-        // A path's root must be the first name so evaluation can find it.
-        if let Kind::Path { .. } = kind {
-            debug_assert_eq!(roots.len(), 1);
-        }
         Ok(Expr {
             source: Box::from(src),
             kind,
-            names: roots.into_iter().map(Arc::from).collect::<Vec<_>>().into(),
+            names: names.into(),
             binds: binds.into_boxed_slice(),
             secure,
         })
@@ -278,36 +299,46 @@ impl Expr {
         })
     }
 
-    /// Evaluates: a typed value for a literal, path or single expression, a string for text
-    /// and templates. `Err` is minijinja's description of the failure.
+    fn eval_compiled(
+        &self,
+        c: &Compiled,
+        d: &Data<'_>,
+        ctx: &mut Option<Value>,
+    ) -> Result<Value, String> {
+        if let Some(v) = c
+            .fast
+            .as_ref()
+            .and_then(|f| f.eval(&|i| d.get(&self.binds[i])))
+        {
+            return Ok(v);
+        }
+        let ctx = ctx.get_or_insert_with(|| self.ctx(d));
+        c.expr.eval(&*ctx).map_err(describe)
+    }
+
+    /// Evaluates: a typed value for a literal or a single expression, a string for text and
+    /// templates. `Err` is minijinja's description of the failure.
     pub(crate) fn eval(&self, d: &Data<'_>) -> Result<Value, String> {
         match &self.kind {
             Kind::Literal(v) => Ok(v.clone()),
-            Kind::Path { steps, expr } => {
-                let mut v = d.get(&self.binds[0]);
-                for step in steps.iter() {
-                    v = match (step, v.kind()) {
-                        (Step::Attr(a), ValueKind::Map) => v.get_attr(a).map_err(describe)?,
-                        (Step::Index(i), ValueKind::Seq) => v.get_item_by_index(*i).map_err(describe)?,
-                        // Anything else (null, undefined, a string...): minijinja decides.
-                        _ => return expr.eval(self.ctx(d)).map_err(describe),
-                    };
-                }
-                Ok(v)
-            }
-            Kind::Single(e) => e.eval(self.ctx(d)).map_err(describe),
+            Kind::Single(c) => self.eval_compiled(c, d, &mut None),
             Kind::Text(parts) => {
-                let ctx = self.ctx(d);
+                let mut ctx = None;
                 let mut out = String::with_capacity(self.source.len());
                 for p in parts.iter() {
                     match p {
                         Part::Text(t) => out.push_str(t),
-                        Part::Expr(e) => out.push_str(&crate::value::text(&e.eval(&ctx).map_err(describe)?)),
+                        Part::Expr(c) => {
+                            out.push_str(&crate::value::text(&self.eval_compiled(c, d, &mut ctx)?))
+                        }
                     }
                 }
                 Ok(Value::from(out))
             }
-            Kind::Template => env().render_str(&self.source, self.ctx(d)).map(Value::from).map_err(describe),
+            Kind::Template => env()
+                .render_str(&self.source, self.ctx(d))
+                .map(Value::from)
+                .map_err(describe),
         }
     }
 }
@@ -365,47 +396,6 @@ fn closing(body: &str) -> Option<usize> {
     None
 }
 
-/// `Customer.address[0].zip` as steps after the root; `None` when the expression is more
-/// than a path (or its root is a keyword).
-fn path(inner: &str) -> Option<Box<[Step]>> {
-    let s = inner.trim();
-    let b = s.as_bytes();
-    let ident_end = |from: usize| -> Option<usize> {
-        let first = *b.get(from)?;
-        if !(first.is_ascii_alphabetic() || first == b'_') {
-            return None;
-        }
-        let mut j = from + 1;
-        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-            j += 1;
-        }
-        Some(j)
-    };
-    let root_end = ident_end(0)?;
-    if KEYWORDS.contains(&&s[..root_end]) {
-        return None;
-    }
-    let mut steps = Vec::new();
-    let mut i = root_end;
-    while i < b.len() {
-        match b[i] {
-            b'.' => {
-                let end = ident_end(i + 1)?;
-                steps.push(Step::Attr(Box::from(&s[i + 1..end])));
-                i = end;
-            }
-            b'[' => {
-                let close = s[i..].find(']')? + i;
-                let n: usize = s[i + 1..close].parse().ok()?;
-                steps.push(Step::Index(n));
-                i = close + 1;
-            }
-            _ => return None,
-        }
-    }
-    Some(steps.into_boxed_slice())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,7 +406,10 @@ mod tests {
     struct Ns;
     impl Namespace for Ns {
         fn bind(&self, root: &str) -> (Binding, bool) {
-            let var = |slot, name: &str| Binding::Var { slot, name: Arc::from(name) };
+            let var = |slot, name: &str| Binding::Var {
+                slot,
+                name: Arc::from(name),
+            };
             match root {
                 "Name" => (var(0, "Name"), false),
                 "Secret" => (var(1, "Secret"), true),
@@ -436,13 +429,19 @@ mod tests {
             ("Name", Value::from("Ada")),
             ("Secret", Value::from("1234")),
             ("Count", Value::from(7)),
-            ("Doc", crate::value::from_json(&json!({"items": [{"sku": "A"}], "n": null}))),
+            (
+                "Doc",
+                crate::value::from_json(&json!({"items": [{"sku": "A"}], "n": null})),
+            ),
         ])
     }
 
     fn eval(src: &str) -> Result<serde_json::Value, String> {
         let vars = vars();
-        let outputs = Vars::from_pairs([("HTTP", crate::value::from_json(&json!({"httpStatusCode": 200})))]);
+        let outputs = Vars::from_pairs([(
+            "HTTP",
+            crate::value::from_json(&json!({"httpStatusCode": 200})),
+        )]);
         let globals = Vars::from_pairs([("Language", Value::from("en-US"))]);
         let contact = crate::value::from_json(&json!({"ANI": "+14155550100"}));
         let d = Data {
@@ -450,7 +449,9 @@ mod tests {
             outputs: &outputs,
             contact: &contact,
             globals: &globals,
-            now: DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z").unwrap().with_timezone(&Utc),
+            now: DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
         };
         let e = Expr::compile(src, &Ns)?;
         e.eval(&d).map(|v| crate::value::to_json(&v))
@@ -464,14 +465,23 @@ mod tests {
         assert_eq!(eval("{{ NewContact.ANI }}"), Ok(json!("+14155550100")));
         assert_eq!(eval("{{ Doc.items[0].sku }}"), Ok(json!("A")));
         assert_eq!(eval("{{ Count > 5 and Name == 'Ada' }}"), Ok(json!(true)));
-        assert_eq!(eval("{{ Doc }}"), Ok(json!({"items": [{"sku": "A"}], "n": null})));
+        assert_eq!(
+            eval("{{ Doc }}"),
+            Ok(json!({"items": [{"sku": "A"}], "n": null}))
+        );
     }
 
     #[test]
     fn text_and_templates_render_strings() {
-        assert_eq!(eval("Hi {{ Name }}, {{ Count + 1 }} left"), Ok(json!("Hi Ada, 8 left")));
+        assert_eq!(
+            eval("Hi {{ Name }}, {{ Count + 1 }} left"),
+            Ok(json!("Hi Ada, 8 left"))
+        );
         assert_eq!(eval("{{ Doc.items }}!"), Ok(json!("[{\"sku\":\"A\"}]!")));
-        assert_eq!(eval("{% if Count > 5 %}big{% else %}small{% endif %}"), Ok(json!("big")));
+        assert_eq!(
+            eval("{% if Count > 5 %}big{% else %}small{% endif %}"),
+            Ok(json!("big"))
+        );
         assert_eq!(eval("x{{ Missing }}y"), Ok(json!("xy")));
         assert_eq!(eval("{{ '}}' }}"), Ok(json!("}}")));
     }
@@ -493,7 +503,10 @@ mod tests {
         assert_eq!(eval("{{ global.Language }}"), Ok(json!("en-US")));
         assert_eq!(eval("{{ Name | upper }}"), Ok(json!("ADA")));
         assert_eq!(eval("{{ '{\"a\": 2}' | fromjson }}"), Ok(json!({"a": 2})));
-        assert_eq!(eval("{{ Doc | jsonpath('$.items[0].sku') }}"), Ok(json!("A")));
+        assert_eq!(
+            eval("{{ Doc | jsonpath('$.items[0].sku') }}"),
+            Ok(json!("A"))
+        );
         assert_eq!(eval("{{ Missing | default('x') }}"), Ok(json!("x")));
     }
 
@@ -507,7 +520,9 @@ mod tests {
 
     #[test]
     fn secure_reads_are_flagged() {
-        assert!(Expr::compile("pin {{ Secret }}", &Ns).unwrap().is_secure(&[]));
+        assert!(Expr::compile("pin {{ Secret }}", &Ns)
+            .unwrap()
+            .is_secure(&[]));
         assert!(!Expr::compile("{{ Name }}", &Ns).unwrap().is_secure(&[]));
         let g = Expr::compile("{{ Token }}", &Ns).unwrap();
         assert!(!g.is_secure(&[]));

@@ -39,7 +39,8 @@ impl JsonPath {
             i = 1;
         } else {
             // `customer.id`: an implicit root.
-            let (name, next) = ident(&chars, 0).ok_or_else(|| format!("'{src}' does not start with $ or a name"))?;
+            let (name, next) = ident(&chars, 0)
+                .ok_or_else(|| format!("'{src}' does not start with $ or a name"))?;
             segs.push(Seg::Child(name));
             i = next;
         }
@@ -49,7 +50,9 @@ impl JsonPath {
                     if chars.get(i + 2) == Some(&'*') {
                         return Err(format!("'{src}': '..*' is not supported"));
                     }
-                    let (name, next) = ident(&chars, i + 2).ok_or_else(|| format!("'{src}': expected a name after '..' at {}", i + 2))?;
+                    let (name, next) = ident(&chars, i + 2).ok_or_else(|| {
+                        format!("'{src}': expected a name after '..' at {}", i + 2)
+                    })?;
                     segs.push(Seg::Descend(name));
                     i = next;
                 }
@@ -58,13 +61,16 @@ impl JsonPath {
                         segs.push(Seg::Wildcard);
                         i += 2;
                     } else {
-                        let (name, next) = ident(&chars, i + 1).ok_or_else(|| format!("'{src}': expected a name after '.' at {}", i + 1))?;
+                        let (name, next) = ident(&chars, i + 1).ok_or_else(|| {
+                            format!("'{src}': expected a name after '.' at {}", i + 1)
+                        })?;
                         segs.push(Seg::Child(name));
                         i = next;
                     }
                 }
                 '[' => {
-                    let close = find_close(&chars, i + 1).ok_or_else(|| format!("'{src}': unclosed '[' at {i}"))?;
+                    let close = find_close(&chars, i + 1)
+                        .ok_or_else(|| format!("'{src}': unclosed '[' at {i}"))?;
                     let inner: String = chars[i + 1..close].iter().collect();
                     let inner = inner.trim();
                     if inner == "*" {
@@ -81,7 +87,9 @@ impl JsonPath {
                 c => return Err(format!("'{src}': unexpected '{c}' at {i}")),
             }
         }
-        let definite = segs.iter().all(|s| matches!(s, Seg::Child(_) | Seg::Index(_)));
+        let definite = segs
+            .iter()
+            .all(|s| matches!(s, Seg::Child(_) | Seg::Index(_)));
         Ok(JsonPath { segs, definite })
     }
 
@@ -91,24 +99,17 @@ impl JsonPath {
     }
 
     /// What the path selects in `doc`: the value for a definite path, an array of matches
-    /// for an indefinite one, `None` when nothing matches.
-    pub fn select(&self, doc: &Value) -> Option<Value> {
+    /// for an indefinite one, `None` when nothing matches. Works on engine values and on
+    /// `serde_json` values alike.
+    pub fn select<T: Doc>(&self, doc: &T) -> Option<T> {
         let mut current = vec![doc.clone()];
         for seg in &self.segs {
             let mut next = Vec::new();
             for v in &current {
                 match seg {
-                    Seg::Child(name) => {
-                        if let Some(x) = child(v, name) {
-                            next.push(x);
-                        }
-                    }
-                    Seg::Index(n) => {
-                        if let Some(x) = index(v, *n) {
-                            next.push(x);
-                        }
-                    }
-                    Seg::Wildcard => next.extend(members(v)),
+                    Seg::Child(name) => next.extend(v.child(name)),
+                    Seg::Index(n) => next.extend(v.index(*n)),
+                    Seg::Wildcard => next.extend(v.members()),
                     Seg::Descend(name) => descend(v, name, &mut next),
                 }
             }
@@ -120,14 +121,89 @@ impl JsonPath {
         if self.definite {
             current.into_iter().next()
         } else {
-            Some(Value::from(current))
+            Some(T::list(current))
         }
+    }
+}
+
+/// A JSON-like document a path can walk.
+pub trait Doc: Clone {
+    /// The member `name` of an object.
+    fn child(&self, name: &str) -> Option<Self>;
+    /// Item `i` of an array (negative: from the end).
+    fn index(&self, i: i64) -> Option<Self>;
+    /// The items of an array or the values of an object.
+    fn members(&self) -> Vec<Self>;
+    /// An array of values.
+    fn list(items: Vec<Self>) -> Self;
+}
+
+fn resolve_index(n: i64, len: usize) -> Option<usize> {
+    let len = len as i64;
+    let i = if n < 0 { len + n } else { n };
+    (0..len).contains(&i).then_some(i as usize)
+}
+
+impl Doc for Value {
+    fn child(&self, name: &str) -> Option<Value> {
+        if self.kind() != ValueKind::Map {
+            return None;
+        }
+        self.get_attr(name).ok().filter(|x| !x.is_undefined())
+    }
+
+    fn index(&self, n: i64) -> Option<Value> {
+        if self.kind() != ValueKind::Seq {
+            return None;
+        }
+        let i = resolve_index(n, self.len()?)?;
+        self.get_item_by_index(i).ok().filter(|x| !x.is_undefined())
+    }
+
+    fn members(&self) -> Vec<Value> {
+        match self.kind() {
+            ValueKind::Seq => self.try_iter().map(|it| it.collect()).unwrap_or_default(),
+            ValueKind::Map => self
+                .try_iter()
+                .map(|keys| keys.filter_map(|k| self.get_item(&k).ok()).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn list(items: Vec<Value>) -> Value {
+        Value::from(items)
+    }
+}
+
+impl Doc for serde_json::Value {
+    fn child(&self, name: &str) -> Option<serde_json::Value> {
+        self.as_object()?.get(name).cloned()
+    }
+
+    fn index(&self, n: i64) -> Option<serde_json::Value> {
+        let a = self.as_array()?;
+        a.get(resolve_index(n, a.len())?).cloned()
+    }
+
+    fn members(&self) -> Vec<serde_json::Value> {
+        match self {
+            serde_json::Value::Array(a) => a.clone(),
+            serde_json::Value::Object(o) => o.values().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn list(items: Vec<serde_json::Value>) -> serde_json::Value {
+        serde_json::Value::Array(items)
     }
 }
 
 fn ident(chars: &[char], at: usize) -> Option<(String, usize)> {
     let mut end = at;
-    while end < chars.len() && (chars[end].is_alphanumeric() || matches!(chars[end], '_' | '-' | '$' | '@')) {
+    while end < chars.len()
+        && (chars[end].is_alphanumeric() || matches!(chars[end], '_' | '-' | '$' | '@'))
+    {
         end += 1;
     }
     (end > at).then(|| (chars[at..end].iter().collect(), end))
@@ -156,41 +232,11 @@ fn quoted(s: &str) -> Option<String> {
     }
 }
 
-fn child(v: &Value, name: &str) -> Option<Value> {
-    if v.kind() != ValueKind::Map {
-        return None;
-    }
-    v.get_attr(name).ok().filter(|x| !x.is_undefined())
-}
-
-fn index(v: &Value, n: i64) -> Option<Value> {
-    if v.kind() != ValueKind::Seq {
-        return None;
-    }
-    let len = v.len()? as i64;
-    let i = if n < 0 { len + n } else { n };
-    if i < 0 || i >= len {
-        return None;
-    }
-    v.get_item_by_index(i as usize).ok().filter(|x| !x.is_undefined())
-}
-
-fn members(v: &Value) -> Vec<Value> {
-    match v.kind() {
-        ValueKind::Seq => v.try_iter().map(|it| it.collect()).unwrap_or_default(),
-        ValueKind::Map => v
-            .try_iter()
-            .map(|keys| keys.filter_map(|k| v.get_item(&k).ok()).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    }
-}
-
-fn descend(v: &Value, name: &str, out: &mut Vec<Value>) {
-    if let Some(x) = child(v, name) {
+fn descend<T: Doc>(v: &T, name: &str, out: &mut Vec<T>) {
+    if let Some(x) = v.child(name) {
         out.push(x);
     }
-    for m in members(v) {
+    for m in v.members() {
         descend(&m, name, out);
     }
 }
@@ -202,7 +248,8 @@ mod tests {
 
     fn sel(path: &str, doc: serde_json::Value) -> Option<serde_json::Value> {
         let p = JsonPath::parse(path).unwrap();
-        p.select(&crate::value::from_json(&doc)).map(|v| crate::value::to_json(&v))
+        p.select(&crate::value::from_json(&doc))
+            .map(|v| crate::value::to_json(&v))
     }
 
     #[test]

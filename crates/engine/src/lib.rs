@@ -78,6 +78,7 @@ pub mod engine;
 mod env;
 mod event;
 mod expr;
+mod fast;
 pub mod jsonpath;
 mod program;
 mod rng;
@@ -89,8 +90,8 @@ pub mod value;
 
 pub use activities::IMPLEMENTED;
 pub use command::{
-    BreRequest, CollectDigits, Command, FunctionCall, HttpRequest, PlayPrompt, Prompt, QueueContact, QueueToAgent,
-    ScreenPop,
+    BreRequest, CollectDigits, Command, FunctionCall, HttpRequest, PlayPrompt, Prompt,
+    QueueContact, QueueToAgent, ScreenPop,
 };
 pub use engine::{Engine, EngineConfig, EngineError, HttpPolicy, StepOutput};
 pub use env::{Env, StaticEnv};
@@ -98,6 +99,81 @@ pub use event::{Event, FunctionErrorKind, FunctionOutcome, HttpFailure, Reply, S
 pub use program::{CompileError, FlowRef, Program, ProgramKey, GLOBAL_ERROR_EVENT};
 pub use schedule::BusinessHours;
 pub use state::{
-    Fault, FlowError, Frame, Outcome, Routing, Scope, Status, TaskState, Thread, Timer, Vars, Wait, WaitOn,
+    Fault, FlowError, Frame, Outcome, Routing, Scope, Status, TaskState, Thread, Timer, Vars, Wait,
+    WaitOn,
 };
 pub use trace::{Phase, TraceLevel, TraceRecord, MASK};
+
+/// Hooks for the criterion benchmarks: expression compile and evaluate in isolation.
+/// Not part of the API.
+#[doc(hidden)]
+pub mod bench_support {
+    use std::sync::Arc;
+
+    use crate::expr::{Binding, Data, Expr, Namespace};
+    use crate::state::Vars;
+    use crate::value::Value;
+
+    /// Binds `Customer` (JSON) and `Amount` (DECIMAL) as flow variables.
+    struct Ns;
+
+    impl Namespace for Ns {
+        fn bind(&self, root: &str) -> (Binding, bool) {
+            match root {
+                "Customer" => (
+                    Binding::Var {
+                        slot: 0,
+                        name: Arc::from("Customer"),
+                    },
+                    false,
+                ),
+                "Amount" => (
+                    Binding::Var {
+                        slot: 1,
+                        name: Arc::from("Amount"),
+                    },
+                    false,
+                ),
+                other => (Binding::Global(Arc::from(other)), false),
+            }
+        }
+    }
+
+    pub struct Compiled(Expr);
+
+    pub struct SampleData {
+        vars: Vars,
+        empty: Vars,
+        contact: Value,
+    }
+
+    pub fn compile_expression(src: &str) -> Compiled {
+        Compiled(Expr::compile(src, &Ns).expect("expression compiles"))
+    }
+
+    pub fn sample_data() -> SampleData {
+        SampleData {
+            vars: Vars::from_pairs([
+                (
+                    "Customer",
+                    crate::value::from_json(&serde_json::json!({"name": "Ada", "tier": "gold"})),
+                ),
+                ("Amount", Value::from(150.5)),
+            ]),
+            empty: Vars::new(),
+            contact: Value::from(()),
+        }
+    }
+
+    impl Compiled {
+        pub fn eval(&self, d: &SampleData) -> Result<Value, String> {
+            self.0.eval(&Data {
+                vars: &d.vars,
+                outputs: &d.empty,
+                contact: &d.contact,
+                globals: &d.empty,
+                now: chrono::DateTime::UNIX_EPOCH,
+            })
+        }
+    }
+}

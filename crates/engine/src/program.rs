@@ -34,7 +34,10 @@ pub struct ProgramKey {
 
 impl ProgramKey {
     pub fn new(flow_id: impl Into<String>, version: i64) -> ProgramKey {
-        ProgramKey { flow_id: flow_id.into(), version }
+        ProgramKey {
+            flow_id: flow_id.into(),
+            version,
+        }
     }
 }
 
@@ -104,7 +107,10 @@ pub(crate) struct Exits {
 
 impl Exits {
     fn exact(&self, port: &str) -> Option<u32> {
-        self.ports.iter().find(|(p, _)| **p == *port).map(|(_, t)| *t)
+        self.ports
+            .iter()
+            .find(|(p, _)| **p == *port)
+            .map(|(_, t)| *t)
     }
 
     /// The edge on `port`, else the edge on `default`.
@@ -170,7 +176,10 @@ pub struct Program {
 impl Program {
     /// Compiles a validated flow. The key is the flow's `id` (its name when it has none) and
     /// `version` (0 when absent).
-    pub fn compile(valid: &validate::ValidFlow, catalog: &Catalog) -> Result<Program, CompileError> {
+    pub fn compile(
+        valid: &validate::ValidFlow,
+        catalog: &Catalog,
+    ) -> Result<Program, CompileError> {
         let f = valid.flow();
         let key = ProgramKey {
             flow_id: f.id.get().or(f.name.get()).cloned().unwrap_or_default(),
@@ -181,7 +190,11 @@ impl Program {
 
     /// Compiles a validated flow under an explicit key (a server passes the stored flow id
     /// and published version number).
-    pub fn compile_with_key(valid: &validate::ValidFlow, catalog: &Catalog, key: ProgramKey) -> Result<Program, CompileError> {
+    pub fn compile_with_key(
+        valid: &validate::ValidFlow,
+        catalog: &Catalog,
+        key: ProgramKey,
+    ) -> Result<Program, CompileError> {
         compile(valid.flow(), catalog, key)
     }
 
@@ -223,16 +236,27 @@ impl Program {
     }
 
     pub(crate) fn handler(&self, event: &str) -> Option<u32> {
-        self.handlers.iter().find(|(e, _)| e == event).map(|(_, n)| *n)
+        self.handlers
+            .iter()
+            .find(|(e, _)| e == event)
+            .map(|(_, n)| *n)
     }
 
     /// The variables with their defaults, as a fresh scope.
     pub(crate) fn fresh_vars(&self) -> crate::state::Vars {
-        crate::state::Vars::from_pairs(self.vars.iter().map(|v| (v.name.clone(), v.default.clone())))
+        crate::state::Vars::from_pairs(
+            self.vars
+                .iter()
+                .map(|v| (v.name.clone(), v.default.clone())),
+        )
     }
 
     pub(crate) fn var(&self, name: &str) -> Option<(u32, &VarDef)> {
-        self.vars.iter().enumerate().find(|(_, v)| *v.name == *name).map(|(i, v)| (i as u32, v))
+        self.vars
+            .iter()
+            .enumerate()
+            .find(|(_, v)| *v.name == *name)
+            .map(|(i, v)| (i as u32, v))
     }
 }
 
@@ -274,7 +298,9 @@ fn compile(f: &flow::Flow, catalog: &Catalog, key: ProgramKey) -> Result<Program
     }
     let start = order
         .iter()
-        .position(|(k, n, _)| *k == ProcessKind::Main && n.activity_type.get() == Some(&ActivityType::Start))
+        .position(|(k, n, _)| {
+            *k == ProcessKind::Main && n.activity_type.get() == Some(&ActivityType::Start)
+        })
         .map(|i| i as u32);
 
     let referenced: std::cell::RefCell<HashSet<Arc<str>>> = Default::default();
@@ -285,9 +311,12 @@ fn compile(f: &flow::Flow, catalog: &Catalog, key: ProgramKey) -> Result<Program
     let mut expressions = 0;
     for (i, (kind, n, name)) in order.iter().enumerate() {
         let activity_name = n.activity_name().unwrap_or_default();
-        let def = catalog
-            .activity(activity_name)
-            .ok_or_else(|| err(name, format!("activity '{activity_name}' is not in the catalog")))?;
+        let def = catalog.activity(activity_name).ok_or_else(|| {
+            err(
+                name,
+                format!("activity '{activity_name}' is not in the catalog"),
+            )
+        })?;
         let exits = exits(f, *kind, name, def, &by_process[process_index(*kind)])
             .map_err(|m| err(name, m))?;
         let ns = NodeNs {
@@ -300,14 +329,22 @@ fn compile(f: &flow::Flow, catalog: &Catalog, key: ProgramKey) -> Result<Program
         };
         let mut cx = CompileCx::new(n, def, &ns, &exits);
         let activity = Activity::compile(activity_name, &mut cx)
-            .unwrap_or_else(|| Err(format!("activity '{activity_name}' has no implementation in the engine")))
+            .unwrap_or_else(|| {
+                Err(format!(
+                    "activity '{activity_name}' has no implementation in the engine"
+                ))
+            })
             .map_err(|m| err(name, m))?;
         expressions += cx.expressions;
         if let Some(r) = cx.flow_ref.take() {
             flow_refs.push(r);
         }
         if *kind == ProcessKind::Event && def.group == Group::Event {
-            if let Some(ev) = n.inputs().and_then(|p| p.get("eventSpecificationName")).and_then(|v| v.as_str()) {
+            if let Some(ev) = n
+                .inputs()
+                .and_then(|p| p.get("eventSpecificationName"))
+                .and_then(|v| v.as_str())
+            {
                 handlers.push((ev.to_owned(), i as u32));
             }
         }
@@ -359,14 +396,19 @@ fn exits(
     let mut out = Exits::default();
     for e in process.edges.iter().filter(|e| e.from() == Some(from)) {
         let id = e.id().unwrap_or("?");
-        let port = e.port().ok_or_else(|| format!("edge '{id}' has no condition"))?;
+        let port = e
+            .port()
+            .ok_or_else(|| format!("edge '{id}' has no condition"))?;
         let to = e.to().ok_or_else(|| format!("edge '{id}' has no target"))?;
         let target = *by_name
             .get(to)
             .ok_or_else(|| format!("edge '{id}' leads to unknown node '{to}'"))?;
-        let port_def = def
-            .port(port)
-            .ok_or_else(|| format!("edge '{id}': activity '{}' has no port '{port}'", def.activity_name))?;
+        let port_def = def.port(port).ok_or_else(|| {
+            format!(
+                "edge '{id}': activity '{}' has no port '{port}'",
+                def.activity_name
+            )
+        })?;
         match &port_def.branching {
             None => {
                 if out.exact(port).is_none() {
@@ -379,7 +421,12 @@ fn exits(
                     .get()
                     .and_then(|p| p.get(&b.property))
                     .cloned()
-                    .ok_or_else(|| format!("edge '{id}' on port '{port}' has no properties.{}", b.property))?;
+                    .ok_or_else(|| {
+                        format!(
+                            "edge '{id}' on port '{port}' has no properties.{}",
+                            b.property
+                        )
+                    })?;
                 out.branches.push(Branch {
                     port: Box::from(port),
                     value: crate::value::canonical_json(&raw),

@@ -19,10 +19,11 @@ use crate::compile::{Input, Target};
 use crate::engine::EngineConfig;
 use crate::env::Env;
 use crate::expr::{Data, Expr};
+use crate::jsonpath::Doc;
 use crate::program::{Node, Program};
 use crate::state::{Scope, TaskState, Timer, WaitOn};
 use crate::trace::{Capture, MASK};
-use crate::value::{coerce, to_json};
+use crate::value::coerce;
 
 /// An activity failure: a stable code and a message naming the node.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,19 +116,23 @@ impl<'a> Cx<'a> {
     fn expr_failure(&self, e: &Expr, detail: &str) -> Failure {
         Failure::new(
             "EXPRESSION_ERROR",
-            format!("Node '{}': expression '{}' failed: {detail}", self.node.name, e.source()),
+            format!(
+                "Node '{}': expression '{}' failed: {detail}",
+                self.node.name,
+                e.source()
+            ),
         )
     }
 
-    fn capture_input(&mut self, label: &str, secure: bool, v: &Value) {
+    fn capture_input(&mut self, label: impl Into<Cow<'static, str>>, secure: bool, v: &Value) {
         if let Some(c) = self.capture.as_deref_mut() {
-            let shown = if secure { serde_json::Value::from(MASK) } else { to_json(v) };
-            c.inputs.insert(label.to_owned(), shown);
+            let shown = if secure { Value::from(MASK) } else { v.clone() };
+            c.inputs.push(label, shown);
         }
     }
 
     /// Evaluates a scalar input and records it.
-    pub(crate) fn eval(&mut self, label: &str, e: &Expr) -> Result<Value, Failure> {
+    pub(crate) fn eval(&mut self, label: &'static str, e: &Expr) -> Result<Value, Failure> {
         let v = e.eval(&self.data()).map_err(|d| self.expr_failure(e, &d))?;
         if self.capture.is_some() {
             let secure = e.is_secure(&self.task.secure_globals);
@@ -137,12 +142,16 @@ impl<'a> Cx<'a> {
     }
 
     /// Evaluates a scalar input as text.
-    pub(crate) fn text(&mut self, label: &str, e: &Expr) -> Result<String, Failure> {
+    pub(crate) fn text(&mut self, label: &'static str, e: &Expr) -> Result<String, Failure> {
         self.eval(label, e).map(|v| crate::value::text(&v))
     }
 
     /// Evaluates an input tree and records it.
-    pub(crate) fn eval_input(&mut self, label: &str, i: &Input) -> Result<Value, Failure> {
+    pub(crate) fn eval_input(
+        &mut self,
+        label: impl Into<Cow<'static, str>>,
+        i: &Input,
+    ) -> Result<Value, Failure> {
         let v = self.build(i)?;
         if self.capture.is_some() {
             let secure = i.is_secure(&self.task.secure_globals);
@@ -154,7 +163,12 @@ impl<'a> Cx<'a> {
     fn build(&self, i: &Input) -> Result<Value, Failure> {
         Ok(match i {
             Input::Expr(e) => e.eval(&self.data()).map_err(|d| self.expr_failure(e, &d))?,
-            Input::List(items) => Value::from(items.iter().map(|i| self.build(i)).collect::<Result<Vec<_>, _>>()?),
+            Input::List(items) => Value::from(
+                items
+                    .iter()
+                    .map(|i| self.build(i))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
             Input::Map(m) => Value::from_iter(
                 m.iter()
                     .map(|(k, i)| Ok((Value::from(&**k), self.build(i)?)))
@@ -164,7 +178,7 @@ impl<'a> Cx<'a> {
     }
 
     /// An input that must be an integer (literal, or an expression resolving to one).
-    pub(crate) fn int(&mut self, label: &str, e: &Expr) -> Result<i64, Failure> {
+    pub(crate) fn int(&mut self, label: &'static str, e: &Expr) -> Result<i64, Failure> {
         let v = self.eval(label, e)?;
         match coerce(v, VariableType::Integer) {
             Ok(i) => Ok(i.as_i64().unwrap_or_default()),
@@ -178,12 +192,24 @@ impl<'a> Cx<'a> {
     /// Assigns a variable, converting the value to its type.
     pub(crate) fn assign(&mut self, t: &Target, v: Value) -> Result<(), Failure> {
         let (name, secure, value) = match t {
-            Target::Var { slot, name, ty, secure } => {
+            Target::Var {
+                slot,
+                name,
+                ty,
+                secure,
+            } => {
                 let value = coerce(v, *ty).map_err(|why| {
-                    let why = if *secure { format!("the value is not a valid {}", ty.as_str()) } else { why };
+                    let why = if *secure {
+                        format!("the value is not a valid {}", ty.as_str())
+                    } else {
+                        why
+                    };
                     Failure::new(
                         "INVALID_VALUE",
-                        format!("Node '{}': cannot assign variable '{name}': {why}", self.node.name),
+                        format!(
+                            "Node '{}': cannot assign variable '{name}': {why}",
+                            self.node.name
+                        ),
                     )
                 })?;
                 self.scope.vars.set_slot(*slot, name, value.clone());
@@ -193,7 +219,10 @@ impl<'a> Cx<'a> {
                 let Some(old) = self.task.globals.get(name) else {
                     return Err(Failure::new(
                         "UNKNOWN_VARIABLE",
-                        format!("Node '{}': no flow variable or global variable is named '{name}'", self.node.name),
+                        format!(
+                            "Node '{}': no flow variable or global variable is named '{name}'",
+                            self.node.name
+                        ),
                     ));
                 };
                 let ty = match old.kind() {
@@ -207,7 +236,10 @@ impl<'a> Cx<'a> {
                     Some(ty) => coerce(v, ty).map_err(|why| {
                         Failure::new(
                             "INVALID_VALUE",
-                            format!("Node '{}': cannot assign global variable '{name}': {why}", self.node.name),
+                            format!(
+                                "Node '{}': cannot assign global variable '{name}': {why}",
+                                self.node.name
+                            ),
                         )
                     })?,
                     None => v,
@@ -218,16 +250,34 @@ impl<'a> Cx<'a> {
             }
         };
         if let Some(c) = self.capture.as_deref_mut() {
-            let shown = if secure { serde_json::Value::from(MASK) } else { to_json(&value) };
-            c.assigned.insert(name.to_string(), shown);
+            let shown = if secure { Value::from(MASK) } else { value };
+            c.assigned.push(name.to_string(), shown);
             c.masked |= secure;
         }
         Ok(())
     }
 
-    /// Sets the node's outputs from `(name, value)` pairs.
+    /// Whether anything will read the node's outputs (a later expression, or the trace);
+    /// when nothing will, building them is skipped.
+    pub(crate) fn wants_outputs(&self) -> bool {
+        self.node.keep_outputs || self.capture.is_some()
+    }
+
+    /// Sets the node's outputs from `(name, value)` pairs (with empty `errorCode` and
+    /// `errorMessage` for activities that have an error port).
     pub(crate) fn set_outputs<const N: usize>(&mut self, pairs: [(&'static str, Value); N]) {
-        self.outputs = Some(crate::value::map_value(pairs));
+        if !self.wants_outputs() {
+            return;
+        }
+        let errors = self.node.error_port.is_some();
+        let extra = [
+            ("errorCode", Value::from("")),
+            ("errorMessage", Value::from("")),
+        ];
+        let n = if errors { 2 } else { 0 };
+        self.outputs = Some(crate::value::map_value(
+            pairs.into_iter().chain(extra.into_iter().take(n)),
+        ));
     }
 
     /// A fresh command id.
@@ -269,28 +319,54 @@ impl<'a> Cx<'a> {
 
     /// A failure reported from outside (a reply), with this node named.
     pub(crate) fn failure_with(&self, f: Failure) -> Outcome {
-        Outcome::Fail(Failure::new(f.code, format!("Node '{}': {}", self.node.name, f.message)))
+        Outcome::Fail(Failure::new(
+            f.code,
+            format!("Node '{}': {}", self.node.name, f.message),
+        ))
     }
 
     /// A failure naming this node.
     pub(crate) fn failure(&self, code: &'static str, message: impl std::fmt::Display) -> Outcome {
-        Outcome::Fail(Failure::new(code, format!("Node '{}': {message}", self.node.name)))
+        Outcome::Fail(Failure::new(
+            code,
+            format!("Node '{}': {message}", self.node.name),
+        ))
     }
 }
 
 /// Applies JSON path settings to a document, assigning every variable a path selects.
-pub(crate) fn apply_parse_settings(
+pub(crate) fn apply_parse_settings<T: Doc + ToValue>(
     cx: &mut Cx<'_>,
     settings: &[crate::compile::ParseSetting],
-    doc: &Value,
+    doc: &T,
 ) -> Result<(), Failure> {
     for s in settings {
         let path = s.path.as_ref().map_err(|e| {
-            Failure::new("INVALID_PATH", format!("Node '{}': path expression {e}", cx.node.name))
+            Failure::new(
+                "INVALID_PATH",
+                format!("Node '{}': path expression {e}", cx.node.name),
+            )
         })?;
         if let Some(v) = path.select(doc) {
-            cx.assign(&s.target, v)?;
+            cx.assign(&s.target, v.to_value())?;
         }
     }
     Ok(())
+}
+
+/// A document value as an engine value.
+pub(crate) trait ToValue {
+    fn to_value(self) -> Value;
+}
+
+impl ToValue for Value {
+    fn to_value(self) -> Value {
+        self
+    }
+}
+
+impl ToValue for serde_json::Value {
+    fn to_value(self) -> Value {
+        crate::value::from_json(&self)
+    }
 }

@@ -74,20 +74,32 @@ impl BusinessHours {
     /// What is in effect at `now`; `Err` when the schedule's data is invalid (unknown time
     /// zone, a malformed time or day).
     pub fn at(&self, now: DateTime<Utc>) -> Result<InEffect, String> {
-        let tz: chrono_tz::Tz = self
-            .timezone
-            .parse()
-            .map_err(|_| format!("business hours '{}': unknown time zone '{}'", self.name, self.timezone))?;
+        let tz: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
+            format!(
+                "business hours '{}': unknown time zone '{}'",
+                self.name, self.timezone
+            )
+        })?;
         let local = now.with_timezone(&tz).naive_local();
-        if let Some(o) = self.overrides.iter().find(|o| o.start_date_time <= local && local < o.end_date_time) {
+        if let Some(o) = self
+            .overrides
+            .iter()
+            .find(|o| o.start_date_time <= local && local < o.end_date_time)
+        {
             return Ok(InEffect::Override(o.name.clone()));
         }
         let date = local.date();
-        if let Some(h) = self.holidays.iter().find(|h| h.start_date <= date && date <= h.end_date) {
+        if let Some(h) = self
+            .holidays
+            .iter()
+            .find(|h| h.start_date <= date && date <= h.end_date)
+        {
             return Ok(InEffect::Holiday(h.name.clone()));
         }
         for s in &self.working_hours {
-            if s.covers(local).map_err(|e| format!("business hours '{}': {e}", self.name))? {
+            if s.covers(local)
+                .map_err(|e| format!("business hours '{}': {e}", self.name))?
+            {
                 return Ok(InEffect::Working(s.name.clone()));
             }
         }
@@ -112,7 +124,8 @@ impl Shift {
         } else {
             // Past midnight: the evening part belongs to a listed day, the morning part to
             // the day after one.
-            Ok((days.contains(&today) && t >= start) || (days.contains(&today.pred()) && within_end(t)))
+            Ok((days.contains(&today) && t >= start)
+                || (days.contains(&today.pred()) && within_end(t)))
         }
     }
 }
@@ -161,40 +174,67 @@ mod tests {
     #[test]
     fn working_hours_in_the_schedules_zone() {
         // Thursday 2026-01-15, 14:30 UTC = 09:30 in New York (EST, UTC-5).
-        assert_eq!(ny().at(at("2026-01-15T14:30:00Z")), Ok(InEffect::Working("Weekdays".into())));
+        assert_eq!(
+            ny().at(at("2026-01-15T14:30:00Z")),
+            Ok(InEffect::Working("Weekdays".into()))
+        );
         // 13:30 UTC = 08:30 local: before opening.
         assert_eq!(ny().at(at("2026-01-15T13:30:00Z")), Ok(InEffect::Closed));
         // The end minute is inclusive: 16:59:30 local.
-        assert_eq!(ny().at(at("2026-01-15T21:59:30Z")), Ok(InEffect::Working("Weekdays".into())));
+        assert_eq!(
+            ny().at(at("2026-01-15T21:59:30Z")),
+            Ok(InEffect::Working("Weekdays".into()))
+        );
         assert_eq!(ny().at(at("2026-01-15T22:00:00Z")), Ok(InEffect::Closed));
     }
 
     #[test]
     fn daylight_saving_moves_the_utc_window() {
         // 2026-07-15 is EDT (UTC-4): 13:30 UTC = 09:30 local, open.
-        assert_eq!(ny().at(at("2026-07-15T13:30:00Z")), Ok(InEffect::Working("Weekdays".into())));
+        assert_eq!(
+            ny().at(at("2026-07-15T13:30:00Z")),
+            Ok(InEffect::Working("Weekdays".into()))
+        );
     }
 
     #[test]
     fn overrides_beat_holidays_beat_hours() {
-        assert_eq!(ny().at(at("2026-01-01T15:00:00Z")), Ok(InEffect::Holiday("New Year".into())));
-        assert_eq!(ny().at(at("2026-01-15T17:30:00Z")), Ok(InEffect::Override("Storm".into())));
+        assert_eq!(
+            ny().at(at("2026-01-01T15:00:00Z")),
+            Ok(InEffect::Holiday("New Year".into()))
+        );
+        assert_eq!(
+            ny().at(at("2026-01-15T17:30:00Z")),
+            Ok(InEffect::Override("Storm".into()))
+        );
         let mut both = ny();
         both.holidays.push(Holiday {
             name: "Founders".into(),
             start_date: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
             end_date: NaiveDate::from_ymd_opt(2026, 1, 16).unwrap(),
         });
-        assert_eq!(both.at(at("2026-01-15T17:30:00Z")), Ok(InEffect::Override("Storm".into())));
-        assert_eq!(both.at(at("2026-01-16T15:00:00Z")), Ok(InEffect::Holiday("Founders".into())));
+        assert_eq!(
+            both.at(at("2026-01-15T17:30:00Z")),
+            Ok(InEffect::Override("Storm".into()))
+        );
+        assert_eq!(
+            both.at(at("2026-01-16T15:00:00Z")),
+            Ok(InEffect::Holiday("Founders".into()))
+        );
     }
 
     #[test]
     fn shifts_past_midnight() {
         // Saturday 2026-01-17 23:00 local = Sunday 04:00 UTC.
-        assert_eq!(ny().at(at("2026-01-18T04:00:00Z")), Ok(InEffect::Working("Night".into())));
+        assert_eq!(
+            ny().at(at("2026-01-18T04:00:00Z")),
+            Ok(InEffect::Working("Night".into()))
+        );
         // Sunday 01:30 local (after the Saturday shift began).
-        assert_eq!(ny().at(at("2026-01-18T06:30:00Z")), Ok(InEffect::Working("Night".into())));
+        assert_eq!(
+            ny().at(at("2026-01-18T06:30:00Z")),
+            Ok(InEffect::Working("Night".into()))
+        );
         // Sunday 03:00 local: over.
         assert_eq!(ny().at(at("2026-01-18T08:00:00Z")), Ok(InEffect::Closed));
     }
@@ -207,7 +247,10 @@ mod tests {
         // 2026-01-15T14:30Z is 23:30 in Tokyo.
         assert_eq!(tokyo.at(at("2026-01-15T14:30:00Z")), Ok(InEffect::Closed));
         // 2026-01-15T01:00Z is Thursday 10:00 in Tokyo, Wednesday 20:00 in New York.
-        assert_eq!(tokyo.at(at("2026-01-15T01:00:00Z")), Ok(InEffect::Working("Weekdays".into())));
+        assert_eq!(
+            tokyo.at(at("2026-01-15T01:00:00Z")),
+            Ok(InEffect::Working("Weekdays".into()))
+        );
         assert_eq!(ny().at(at("2026-01-15T01:00:00Z")), Ok(InEffect::Closed));
     }
 
@@ -215,7 +258,10 @@ mod tests {
     fn bad_data_is_an_error() {
         let mut bad = ny();
         bad.timezone = "Mars/Olympus".into();
-        assert!(bad.at(at("2026-01-15T14:30:00Z")).unwrap_err().contains("Mars/Olympus"));
+        assert!(bad
+            .at(at("2026-01-15T14:30:00Z"))
+            .unwrap_err()
+            .contains("Mars/Olympus"));
         let mut bad = ny();
         bad.working_hours[0].days.push("FUNDAY".into());
         assert!(bad.at(at("2026-01-15T14:30:00Z")).is_err());

@@ -42,9 +42,10 @@ impl Vars {
     }
 
     /// By slot (the program's variable order), falling back to the name.
-    pub(crate) fn get_slot(&self, slot: u32, name: &str) -> Option<&Value> {
+    pub(crate) fn get_slot(&self, slot: u32, name: &Arc<str>) -> Option<&Value> {
         match self.0.get(slot as usize) {
-            Some((n, v)) if **n == *name => Some(v),
+            // The program's name and the task's are usually the same allocation.
+            Some((n, v)) if Arc::ptr_eq(n, name) || **n == **name => Some(v),
             _ => self.get(name),
         }
     }
@@ -52,7 +53,7 @@ impl Vars {
     /// Sets by slot when the slot holds that name, else by name (appending a new one).
     pub(crate) fn set_slot(&mut self, slot: u32, name: &Arc<str>, v: Value) {
         if let Some((n, old)) = self.0.get_mut(slot as usize) {
-            if **n == **name {
+            if Arc::ptr_eq(n, name) || **n == **name {
                 *old = v;
                 return;
             }
@@ -81,7 +82,12 @@ impl Vars {
 
     /// As a JSON object.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Object(self.0.iter().map(|(k, v)| (k.to_string(), crate::value::to_json(v))).collect())
+        serde_json::Value::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.to_string(), crate::value::to_json(v)))
+                .collect(),
+        )
     }
 }
 
@@ -148,7 +154,10 @@ pub enum Outcome {
     Transferred { destination: String },
     /// go-to handed the contact to another flow or entry point.
     #[serde(rename_all = "camelCase")]
-    WentTo { destination_type: String, destination: String },
+    WentTo {
+        destination_type: String,
+        destination: String,
+    },
     /// An agent took the contact; the flow stopped controlling it.
     #[serde(rename_all = "camelCase")]
     AgentConnected { agent_id: String },
@@ -226,7 +235,11 @@ pub enum WaitOn {
     Reply { request: u64 },
     /// `CallerInput`, or `TimerFired { id: timer }` when the caller enters nothing; `attempt`
     /// counts from 1.
-    Digits { request: u64, timer: u64, attempt: u32 },
+    Digits {
+        request: u64,
+        timer: u64,
+        attempt: u32,
+    },
 }
 
 /// A pending timer: the runtime fires `TimerFired { id }` at `due` (at once if overdue).
@@ -435,8 +448,8 @@ mod tests {
     #[test]
     fn slots_fall_back_to_names() {
         let mut v = Vars::from_pairs([("a", Value::from(1)), ("b", Value::from(2))]);
-        assert_eq!(v.get_slot(1, "b"), Some(&Value::from(2)));
-        assert_eq!(v.get_slot(0, "b"), Some(&Value::from(2)));
+        assert_eq!(v.get_slot(1, &Arc::from("b")), Some(&Value::from(2)));
+        assert_eq!(v.get_slot(0, &Arc::from("b")), Some(&Value::from(2)));
         v.set_slot(5, &Arc::from("c"), Value::from(3));
         assert_eq!(v.get("c"), Some(&Value::from(3)));
         v.set_slot(0, &Arc::from("a"), Value::from(9));
@@ -446,7 +459,9 @@ mod tests {
     #[test]
     fn wait_points_serialize_flat() {
         let w = Wait {
-            since: DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z").unwrap().with_timezone(&Utc),
+            since: DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
             on: WaitOn::Timer { timer: 3 },
         };
         assert_eq!(

@@ -10,9 +10,11 @@
 //! variable (or a secure global) is recorded as `"******"`, and so are the values assigned
 //! to secure variables and the outputs of a node that assigned one.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use minijinja::Value;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -56,16 +58,18 @@ pub struct TraceRecord {
     pub node: Arc<str>,
     pub activity: Arc<str>,
     pub phase: Phase,
+    /// Inputs as resolved (secure ones masked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inputs: Option<serde_json::Map<String, Json>>,
+    pub inputs: Option<Fields>,
+    /// What `{{Node.field}}` reads (masked when the node assigned a secure variable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outputs: Option<Json>,
+    pub outputs: Option<Value>,
     /// Variables the node assigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assigned: Option<serde_json::Map<String, Json>>,
+    pub assigned: Option<Fields>,
     /// The outcome port (`out`, `true`, `error`, `case`...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<String>,
+    pub port: Option<Cow<'static, str>>,
     /// The node the edge led to; absent when the path ended here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<Arc<str>>,
@@ -75,15 +79,91 @@ pub struct TraceRecord {
     pub error: Option<FlowError>,
 }
 
+impl TraceRecord {
+    /// The resolved inputs as a JSON object (`null` when not recorded).
+    pub fn inputs_json(&self) -> Json {
+        self.inputs
+            .as_ref()
+            .map(Fields::to_json)
+            .unwrap_or(Json::Null)
+    }
+
+    /// The outputs as JSON (`null` when not recorded).
+    pub fn outputs_json(&self) -> Json {
+        self.outputs
+            .as_ref()
+            .map(crate::value::to_json)
+            .unwrap_or(Json::Null)
+    }
+
+    /// The assigned variables as a JSON object (`null` when none).
+    pub fn assigned_json(&self) -> Json {
+        self.assigned
+            .as_ref()
+            .map(Fields::to_json)
+            .unwrap_or(Json::Null)
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+/// Named values in order, serialized as a JSON object. Recording them costs a clone of
+/// each value (a reference count), not a conversion: traces are built on every step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fields(pub Vec<(Cow<'static, str>, Value)>);
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn push(&mut self, name: impl Into<Cow<'static, str>>, v: Value) {
+        self.0.push((name.into(), v));
+    }
+
+    pub fn to_json(&self) -> Json {
+        Json::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.to_string(), crate::value::to_json(v)))
+                .collect(),
+        )
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(&**k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
+        let vars = crate::state::Vars::deserialize(d)?;
+        Ok(Fields(
+            vars.iter()
+                .map(|(k, v)| (Cow::Owned(k.to_string()), v.clone()))
+                .collect(),
+        ))
+    }
 }
 
 /// What an activity records while it runs (inputs as resolved, variables assigned).
 #[derive(Debug, Default)]
 pub(crate) struct Capture {
-    pub inputs: serde_json::Map<String, Json>,
-    pub assigned: serde_json::Map<String, Json>,
+    pub inputs: Fields,
+    pub assigned: Fields,
     /// A secure variable was assigned: the node's outputs are masked too.
     pub masked: bool,
 }

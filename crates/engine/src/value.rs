@@ -34,7 +34,10 @@ pub fn to_json(v: &Value) -> serde_json::Value {
 
 /// The value a variable starts with: its declared default (a string in the flow document)
 /// converted to its type.
-pub(crate) fn default_value(ty: VariableType, raw: Option<&serde_json::Value>) -> Result<Value, String> {
+pub(crate) fn default_value(
+    ty: VariableType,
+    raw: Option<&serde_json::Value>,
+) -> Result<Value, String> {
     match raw {
         None | Some(serde_json::Value::Null) => Ok(zero(ty)),
         Some(serde_json::Value::String(s)) if s.is_empty() => Ok(zero(ty)),
@@ -73,7 +76,11 @@ pub(crate) fn coerce(v: Value, ty: VariableType) -> Result<Value, String> {
                     }
                 }
             }
-            ValueKind::String => match v.as_str().map(str::trim).and_then(|s| s.parse::<i64>().ok()) {
+            ValueKind::String => match v
+                .as_str()
+                .map(str::trim)
+                .and_then(|s| s.parse::<i64>().ok())
+            {
                 Some(i) => Ok(Value::from(i)),
                 None => bad(&v),
             },
@@ -84,7 +91,11 @@ pub(crate) fn coerce(v: Value, ty: VariableType) -> Result<Value, String> {
                 Ok(f) if f.is_finite() => Ok(Value::from(f)),
                 _ => bad(&v),
             },
-            ValueKind::String => match v.as_str().map(str::trim).and_then(|s| s.parse::<f64>().ok()) {
+            ValueKind::String => match v
+                .as_str()
+                .map(str::trim)
+                .and_then(|s| s.parse::<f64>().ok())
+            {
                 Some(f) if f.is_finite() => Ok(Value::from(f)),
                 _ => bad(&v),
             },
@@ -106,11 +117,16 @@ pub(crate) fn coerce(v: Value, ty: VariableType) -> Result<Value, String> {
         },
         VariableType::Datetime => match kind {
             ValueKind::None | ValueKind::Undefined => Ok(Value::from(())),
-            ValueKind::String => match v.as_str().map(str::trim).map(DateTime::parse_from_rfc3339) {
-                Some(Ok(dt)) => Ok(Value::from(format_datetime(dt.with_timezone(&Utc)))),
-                _ => bad(&v),
-            },
-            ValueKind::Number => match v.as_i64().and_then(|ms| Utc.timestamp_millis_opt(ms).single()) {
+            ValueKind::String => {
+                match v.as_str().map(str::trim).map(DateTime::parse_from_rfc3339) {
+                    Some(Ok(dt)) => Ok(Value::from(format_datetime(dt.with_timezone(&Utc)))),
+                    _ => bad(&v),
+                }
+            }
+            ValueKind::Number => match v
+                .as_i64()
+                .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            {
                 Some(dt) => Ok(Value::from(format_datetime(dt))),
                 None => bad(&v),
             },
@@ -119,7 +135,9 @@ pub(crate) fn coerce(v: Value, ty: VariableType) -> Result<Value, String> {
         VariableType::Json => match kind {
             ValueKind::Undefined => Ok(Value::from(())),
             // Text holding JSON is parsed; any other text is a JSON string.
-            ValueKind::String => Ok(serde_json::from_str::<Value>(v.as_str().unwrap_or_default()).unwrap_or(v)),
+            ValueKind::String => {
+                Ok(serde_json::from_str::<Value>(v.as_str().unwrap_or_default()).unwrap_or(v))
+            }
             _ => Ok(v),
         },
     }
@@ -166,7 +184,9 @@ pub fn text(v: &Value) -> String {
 /// collection is true when it is not empty.
 pub(crate) fn truthy(v: &Value) -> bool {
     match v.kind() {
-        ValueKind::String => v.as_str().is_some_and(|s| s.trim().eq_ignore_ascii_case("true")),
+        ValueKind::String => v
+            .as_str()
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("true")),
         ValueKind::Undefined | ValueKind::None => false,
         _ => v.is_true(),
     }
@@ -210,7 +230,10 @@ mod tests {
     fn strings_take_anything() {
         assert_eq!(c(json!(12), VariableType::String), Ok(json!("12")));
         assert_eq!(c(json!(true), VariableType::String), Ok(json!("true")));
-        assert_eq!(c(json!({"a": 1}), VariableType::String), Ok(json!("{\"a\":1}")));
+        assert_eq!(
+            c(json!({"a": 1}), VariableType::String),
+            Ok(json!("{\"a\":1}"))
+        );
         assert_eq!(c(json!(null), VariableType::String), Ok(json!("")));
     }
 
@@ -218,8 +241,12 @@ mod tests {
     fn integers() {
         assert_eq!(c(json!(" 42 "), VariableType::Integer), Ok(json!(42)));
         assert_eq!(c(json!(4.0), VariableType::Integer), Ok(json!(4)));
-        assert!(c(json!(4.5), VariableType::Integer).unwrap_err().contains("INTEGER"));
-        assert!(c(json!("abc"), VariableType::Integer).unwrap_err().contains("'abc'"));
+        assert!(c(json!(4.5), VariableType::Integer)
+            .unwrap_err()
+            .contains("INTEGER"));
+        assert!(c(json!("abc"), VariableType::Integer)
+            .unwrap_err()
+            .contains("'abc'"));
         assert!(c(json!(true), VariableType::Integer).is_err());
     }
 
@@ -238,22 +265,37 @@ mod tests {
             c(json!("2026-01-15T10:12:00+01:00"), VariableType::Datetime),
             Ok(json!("2026-01-15T09:12:00Z"))
         );
-        assert_eq!(c(json!(0), VariableType::Datetime), Ok(json!("1970-01-01T00:00:00Z")));
+        assert_eq!(
+            c(json!(0), VariableType::Datetime),
+            Ok(json!("1970-01-01T00:00:00Z"))
+        );
         assert!(c(json!("tomorrow"), VariableType::Datetime).is_err());
     }
 
     #[test]
     fn json_parses_strings() {
-        assert_eq!(c(json!("{\"a\":[1,2]}"), VariableType::Json), Ok(json!({"a": [1, 2]})));
+        assert_eq!(
+            c(json!("{\"a\":[1,2]}"), VariableType::Json),
+            Ok(json!({"a": [1, 2]}))
+        );
         assert_eq!(c(json!({"b": 1}), VariableType::Json), Ok(json!({"b": 1})));
         assert_eq!(c(json!("{oops"), VariableType::Json), Ok(json!("{oops")));
     }
 
     #[test]
     fn defaults() {
-        assert_eq!(to_json(&default_value(VariableType::Integer, Some(&json!(""))).unwrap()), json!(0));
-        assert_eq!(to_json(&default_value(VariableType::Json, None).unwrap()), json!(null));
-        assert_eq!(to_json(&default_value(VariableType::Boolean, Some(&json!("true"))).unwrap()), json!(true));
+        assert_eq!(
+            to_json(&default_value(VariableType::Integer, Some(&json!(""))).unwrap()),
+            json!(0)
+        );
+        assert_eq!(
+            to_json(&default_value(VariableType::Json, None).unwrap()),
+            json!(null)
+        );
+        assert_eq!(
+            to_json(&default_value(VariableType::Boolean, Some(&json!("true"))).unwrap()),
+            json!(true)
+        );
     }
 
     #[test]

@@ -13,9 +13,9 @@ pub mod graph;
 pub mod locate;
 mod model;
 mod parse;
-mod record;
 pub mod patch;
 pub mod pointer;
+mod record;
 
 pub use field::Field;
 pub use model::*;

@@ -83,9 +83,7 @@ impl Node {
         self.name.get().map(String::as_str)
     }
     pub fn activity_name(&self) -> Option<&str> {
-        self.properties
-            .get()
-            .and_then(Properties::activity_name)
+        self.properties.get().and_then(Properties::activity_name)
     }
     /// The node's properties object: the activity's input values (and `activityName`).
     pub fn inputs(&self) -> Option<&serde_json::Map<String, Value>> {
@@ -198,8 +196,9 @@ pub enum VariableType {
 }
 
 impl VariableType {
-    pub const ALL: &'static [&'static str] =
-        &["STRING", "INTEGER", "BOOLEAN", "DECIMAL", "DATETIME", "JSON"];
+    pub const ALL: &'static [&'static str] = &[
+        "STRING", "INTEGER", "BOOLEAN", "DECIMAL", "DATETIME", "JSON",
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             VariableType::String => "STRING",

@@ -275,7 +275,10 @@ mod tests {
             "version": "one"
         });
         let (flow, errors) = parse(&doc).unwrap();
-        let got: Vec<_> = errors.iter().map(|e| (e.pointer.as_str(), e.code)).collect();
+        let got: Vec<_> = errors
+            .iter()
+            .map(|e| (e.pointer.as_str(), e.code))
+            .collect();
         assert_eq!(
             got,
             vec![

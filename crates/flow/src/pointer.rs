@@ -19,7 +19,11 @@ pub fn tokens(pointer: &str) -> Vec<String> {
     if pointer.is_empty() {
         return Vec::new();
     }
-    pointer.trim_start_matches('/').split('/').map(unescape).collect()
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(unescape)
+        .collect()
 }
 
 /// Append a token to a pointer.

@@ -80,15 +80,38 @@ mod tests {
     #[test]
     fn kinds_are_stable() {
         let all = [
-            FunctionError::Compile { message: String::new() },
-            FunctionError::Thrown { message: String::new(), stack: String::new(), logs: String::new() },
-            FunctionError::Timeout { after: Duration::from_millis(5), logs: String::new() },
-            FunctionError::MemoryLimit { logs: String::new() },
-            FunctionError::RuntimeUnavailable { message: String::new() },
+            FunctionError::Compile {
+                message: String::new(),
+            },
+            FunctionError::Thrown {
+                message: String::new(),
+                stack: String::new(),
+                logs: String::new(),
+            },
+            FunctionError::Timeout {
+                after: Duration::from_millis(5),
+                logs: String::new(),
+            },
+            FunctionError::MemoryLimit {
+                logs: String::new(),
+            },
+            FunctionError::RuntimeUnavailable {
+                message: String::new(),
+            },
             FunctionError::Internal(String::new()),
         ];
         let kinds: Vec<_> = all.iter().map(FunctionError::kind).collect();
-        assert_eq!(kinds, ["compile", "thrown", "timeout", "memory", "unavailable", "internal"]);
+        assert_eq!(
+            kinds,
+            [
+                "compile",
+                "thrown",
+                "timeout",
+                "memory",
+                "unavailable",
+                "internal"
+            ]
+        );
         assert_eq!(all[2].to_string(), "function timed out after 5 ms");
     }
 }

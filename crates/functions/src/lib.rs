@@ -18,6 +18,24 @@
 //! [`FunctionHost`] is the entry point for servers: cheap to clone, `Send + Sync`, with a pool
 //! of JavaScript threads and a pool of Python workers behind one async `invoke`.
 //!
+//! # The handler contract (both languages)
+//!
+//! - JavaScript: an ES module exporting `handle` (`export const handle = async (request,
+//!   response) => {...}`, `export function handle`, `export default function`, or a default
+//!   object with a `handle` method), sync or async. Python: `def handle(request, response)` or
+//!   `async def handle(...)`.
+//! - `request.inputs` is the call's input object; in Python it is a `dict` whose keys also
+//!   read as attributes (`request.inputs.contact.phone`), like the JavaScript object.
+//! - `response.data` starts as `{}`. The result is `response.data` when the handler returns
+//!   nothing or the response itself; the `data` of any other object it returns that has one;
+//!   otherwise the returned value itself. It must be JSON-serialisable (in JavaScript, as
+//!   `JSON.stringify` sees it: `undefined` becomes `null`).
+//! - Output (`console.*`, `print`) is captured into [`Outcome::logs`] and the error's logs,
+//!   never written to the server's stdout; at most 1 MiB per call is kept.
+//! - Failures are [`FunctionError`]s: `Compile` (syntax, no `handle`, an `import` in
+//!   JavaScript), `Thrown` (message `"Name: message"` and the user's stack frames), `Timeout`,
+//!   `MemoryLimit`, and the host's own `RuntimeUnavailable` and `Internal`.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), switchboard_functions::FunctionError> {
 //! use std::time::Duration;
@@ -122,7 +140,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 64 << 20, max_timeout: Duration::from_secs(60) }
+        Limits {
+            memory_bytes: 64 << 20,
+            max_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -140,8 +161,15 @@ pub struct HostConfig {
 
 impl Default for HostConfig {
     fn default() -> Self {
-        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        HostConfig { js_pool_size: cpus, py_pool_size: cpus, limits: Limits::default(), python: None }
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        HostConfig {
+            js_pool_size: cpus,
+            py_pool_size: cpus,
+            limits: Limits::default(),
+            python: None,
+        }
     }
 }
 
@@ -164,16 +192,28 @@ impl FunctionHost {
         if let Err(e) = &js {
             tracing::error!(error = %e, "JavaScript functions are unavailable");
         }
-        let py = py::PyPool::new(config.py_pool_size, config.limits.clone(), config.python.clone());
-        FunctionHost { inner: Arc::new(HostInner { js, py }) }
+        let py = py::PyPool::new(
+            config.py_pool_size,
+            config.limits.clone(),
+            config.python.clone(),
+        );
+        FunctionHost {
+            inner: Arc::new(HostInner { js, py }),
+        }
     }
 
     /// Runs `f` with `inputs` (the JSON object that becomes `request.inputs`).
-    pub async fn invoke(&self, f: &FunctionSource, inputs: serde_json::Value) -> Result<Outcome, FunctionError> {
+    pub async fn invoke(
+        &self,
+        f: &FunctionSource,
+        inputs: serde_json::Value,
+    ) -> Result<Outcome, FunctionError> {
         match f.language {
             Language::Js => match &self.inner.js {
                 Ok(pool) => pool.invoke(f, inputs).await,
-                Err(e) => Err(FunctionError::RuntimeUnavailable { message: e.to_string() }),
+                Err(e) => Err(FunctionError::RuntimeUnavailable {
+                    message: e.to_string(),
+                }),
             },
             Language::Py => self.inner.py.invoke(f, &inputs).await,
         }
@@ -200,16 +240,28 @@ mod tests {
 
     #[test]
     fn language_wire_names() {
-        assert_eq!(serde_json::to_string(&Language::Js).ok().as_deref(), Some("\"js\""));
-        assert_eq!(serde_json::from_str::<Language>("\"py\"").ok(), Some(Language::Py));
+        assert_eq!(
+            serde_json::to_string(&Language::Js).ok().as_deref(),
+            Some("\"js\"")
+        );
+        assert_eq!(
+            serde_json::from_str::<Language>("\"py\"").ok(),
+            Some(Language::Py)
+        );
         assert!(serde_json::from_str::<Language>("\"JS\"").is_err());
         assert_eq!("js".parse::<Language>(), Ok(Language::Js));
     }
 
     #[test]
     fn default_runtime_comes_first() {
-        assert_eq!(FunctionHost::supported_runtimes(Language::Js)[0], "nodejs22.x");
-        assert_eq!(FunctionHost::supported_runtimes(Language::Py)[0], "python3.13");
+        assert_eq!(
+            FunctionHost::supported_runtimes(Language::Js)[0],
+            "nodejs22.x"
+        );
+        assert_eq!(
+            FunctionHost::supported_runtimes(Language::Py)[0],
+            "python3.13"
+        );
     }
 
     #[test]

@@ -162,8 +162,8 @@ mod tests {
         let out = k.step(&mut st, Event::CallerInput { digits: "987654#".into() }, 4);
         assert_eq!(st.variable("Pin"), Some(json!("987654")));
         let rec = &out.trace[0];
-        assert_eq!(rec.outputs, Some(json!("******")));
-        assert_eq!(rec.assigned.as_ref().unwrap()["Pin"], json!("******"));
+        assert_eq!(rec.outputs_json(), json!("******"));
+        assert_eq!(rec.assigned_json()["Pin"], json!("******"));
         assert!(!serde_json::to_string(&out.trace).unwrap().contains("987654"));
     }
 }

@@ -24,8 +24,12 @@ pub(crate) struct PromptCfg {
 
 impl PromptCfg {
     pub(crate) fn compile(cx: &mut CompileCx<'_>, input: &str) -> Result<PromptCfg, String> {
-        let raw = cx.raw(input).ok_or_else(|| format!("input '{input}' is required"))?;
-        let obj = raw.as_object().ok_or_else(|| format!("input '{input}' must be an object"))?;
+        let raw = cx
+            .raw(input)
+            .ok_or_else(|| format!("input '{input}' is required"))?;
+        let obj = raw
+            .as_object()
+            .ok_or_else(|| format!("input '{input}' must be an object"))?;
         let mut member = |name: &str| -> Result<Option<Expr>, String> {
             match obj.get(name) {
                 None | Some(Json::Null) => Ok(None),
@@ -42,12 +46,19 @@ impl PromptCfg {
         let prompt_type = obj
             .get("promptType")
             .and_then(Json::as_str)
-            .unwrap_or(if audio_file.is_some() { "audio" } else { "text" })
+            .unwrap_or(if audio_file.is_some() {
+                "audio"
+            } else {
+                "text"
+            })
             .to_owned();
         Ok(PromptCfg {
             prompt_type,
             text,
-            text_type: obj.get("textType").and_then(Json::as_str).map(str::to_owned),
+            text_type: obj
+                .get("textType")
+                .and_then(Json::as_str)
+                .map(str::to_owned),
             audio_file,
             language,
             voice,
@@ -56,9 +67,10 @@ impl PromptCfg {
 
     /// The prompt with its expressions resolved.
     pub(crate) fn resolve(&self, cx: &mut Cx<'_>) -> Result<Prompt, Failure> {
-        let mut text_of = |label: &str, e: &Option<Expr>| -> Result<Option<String>, Failure> {
-            e.as_ref().map(|e| cx.text(label, e)).transpose()
-        };
+        let mut text_of =
+            |label: &'static str, e: &Option<Expr>| -> Result<Option<String>, Failure> {
+                e.as_ref().map(|e| cx.text(label, e)).transpose()
+            };
         Ok(Prompt {
             prompt_type: self.prompt_type.clone(),
             text: text_of("prompt.text", &self.text)?,
@@ -78,25 +90,40 @@ pub(crate) fn priority(cx: &mut Cx<'_>, e: &Expr) -> Result<u8, Failure> {
     } else {
         Err(Failure::new(
             "INVALID_INPUT",
-            format!("Node '{}': priority must be 1 (highest) to 10, not {p}", cx.node.name),
+            format!(
+                "Node '{}': priority must be 1 (highest) to 10, not {p}",
+                cx.node.name
+            ),
         ))
     }
 }
 
 /// The outputs of a successful routing or rules `Reply`, or the outcome to return (a
 /// failure, or `Ignore` for any other event).
-pub(crate) fn reply<'e>(event: &'e Event) -> Result<&'e serde_json::Map<String, Json>, Outcome> {
+pub(crate) fn reply(event: &Event) -> Result<&serde_json::Map<String, Json>, Outcome> {
     match event {
-        Event::Reply { result: Reply::Ok { outputs }, .. } => Ok(outputs),
-        Event::Reply { result: Reply::Err { code, message }, .. } => Err(Outcome::Fail(Failure::new(code.clone(), message.clone()))),
-        other => Err(Outcome::Ignore(format!("{}: this activity waits for a Reply", other.label()))),
+        Event::Reply {
+            result: Reply::Ok { outputs },
+            ..
+        } => Ok(outputs),
+        Event::Reply {
+            result: Reply::Err { code, message },
+            ..
+        } => Err(Outcome::Fail(Failure::new(code.clone(), message.clone()))),
+        other => Err(Outcome::Ignore(format!(
+            "{}: this activity waits for a Reply",
+            other.label()
+        ))),
     }
 }
 
 /// An integer member of a reply (0 when absent or not a number).
 pub(crate) fn int_of(m: &serde_json::Map<String, Json>, name: &str) -> Value {
     let n = match m.get(name) {
-        Some(Json::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).unwrap_or(0),
+        Some(Json::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .unwrap_or(0),
         Some(Json::String(s)) => s.trim().parse().unwrap_or(0),
         _ => 0,
     };
@@ -152,8 +179,14 @@ mod tests {
     #[test]
     fn query_strings() {
         let p = crate::value::from_json(&serde_json::json!({"q": "a b&c", "n": 2}));
-        assert_eq!(with_query("https://x/y", Some(&p)), "https://x/y?q=a%20b%26c&n=2");
-        assert_eq!(with_query("https://x/y?z=1", Some(&p)), "https://x/y?z=1&q=a%20b%26c&n=2");
+        assert_eq!(
+            with_query("https://x/y", Some(&p)),
+            "https://x/y?q=a%20b%26c&n=2"
+        );
+        assert_eq!(
+            with_query("https://x/y?z=1", Some(&p)),
+            "https://x/y?z=1&q=a%20b%26c&n=2"
+        );
         assert_eq!(with_query("https://x/y", None), "https://x/y");
     }
 

@@ -103,9 +103,19 @@ mod tests {
         let engine: BTreeSet<&str> = super::IMPLEMENTED.iter().copied().collect();
         let missing: Vec<_> = catalog.difference(&engine).collect();
         let extra: Vec<_> = engine.difference(&catalog).collect();
-        assert!(missing.is_empty(), "in the catalog but not implemented: {missing:?}");
-        assert!(extra.is_empty(), "implemented but not in the catalog: {extra:?}");
-        assert_eq!(super::IMPLEMENTED.len(), engine.len(), "an activity is listed twice");
+        assert!(
+            missing.is_empty(),
+            "in the catalog but not implemented: {missing:?}"
+        );
+        assert!(
+            extra.is_empty(),
+            "implemented but not in the catalog: {extra:?}"
+        );
+        assert_eq!(
+            super::IMPLEMENTED.len(),
+            engine.len(),
+            "an activity is listed twice"
+        );
     }
 
     #[test]
@@ -120,7 +130,10 @@ mod tests {
             ("parse", &["out", "error"]),
             ("wait", &["out"]),
             ("percent-allocation", &["allocation"]),
-            ("business-hours", &["working", "holiday", "override", "closed"]),
+            (
+                "business-hours",
+                &["working", "holiday", "override", "closed"],
+            ),
             ("http-request", &["out", "error"]),
             ("function", &["out", "error"]),
             ("subflow", &["out", "error"]),
@@ -139,12 +152,20 @@ mod tests {
         ];
         let catalog = catalog::Catalog::builtin();
         for (activity, ports) in returned {
-            let def = catalog.activity(activity).unwrap_or_else(|| panic!("{activity} not in the catalog"));
+            let def = catalog
+                .activity(activity)
+                .unwrap_or_else(|| panic!("{activity} not in the catalog"));
             for p in *ports {
-                assert!(def.port(p).is_some(), "{activity} returns port {p}, which the catalog does not list");
+                assert!(
+                    def.port(p).is_some(),
+                    "{activity} returns port {p}, which the catalog does not list"
+                );
             }
             let errors: Vec<&str> = def.error_ports().map(|p| p.name.as_str()).collect();
-            assert!(errors.iter().all(|e| ports.contains(e)), "{activity}: error ports {errors:?}");
+            assert!(
+                errors.iter().all(|e| ports.contains(e)),
+                "{activity}: error ports {errors:?}"
+            );
         }
     }
 }

@@ -31,6 +31,18 @@ pub(crate) fn run(c: &Config, cx: &mut Cx<'_>) -> Outcome {
         Ok(v) => v,
         Err(f) => return Outcome::Fail(f),
     };
+    if v.kind() == ValueKind::String && !cx.wants_outputs() {
+        // Nothing reads `result`: parse into plain JSON (faster) and convert only what the
+        // paths select.
+        let doc = match serde_json::from_str::<serde_json::Value>(v.as_str().unwrap_or_default()) {
+            Ok(doc) => doc,
+            Err(e) => return cx.failure("INVALID_JSON", format!("input is not valid JSON: {e}")),
+        };
+        return match apply_parse_settings(cx, &c.settings, &doc) {
+            Ok(()) => Outcome::Port("out"),
+            Err(f) => Outcome::Fail(f),
+        };
+    }
     let doc = if v.kind() == ValueKind::String {
         match serde_json::from_str::<Value>(v.as_str().unwrap_or_default()) {
             Ok(doc) => doc,
@@ -85,6 +97,21 @@ mod tests {
         assert_eq!(path(&out)[1], ("Parse".into(), "out".into()));
         assert_eq!(outputs(&out, "Parse")["result"]["count"], json!("3"));
         assert_eq!(outputs(&out, "Parse")["errorCode"], json!(""));
+    }
+
+    #[test]
+    fn untraced_parsing_sets_the_same_variables() {
+        let mut k = kit(json!([
+            {"outputVariable": "Id", "pathExpression": "$.customer.id"},
+            {"outputVariable": "Skus", "pathExpression": "$..sku"}
+        ]));
+        k.engine = crate::Engine::new(crate::EngineConfig { trace: crate::TraceLevel::Off, ..Default::default() });
+        let (st, out) = run(&k, r#"{"customer": {"id": "C-7"}, "items": [{"sku": "A"}, {"sku": "B"}]}"#);
+        assert!(out.trace.is_empty());
+        assert_eq!(st.variable("Id"), Some(json!("C-7")));
+        assert_eq!(st.variable("Skus"), Some(json!(["A", "B"])));
+        let (st, _) = run(&k, "{oops");
+        assert!(st.is_finished());
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub(crate) fn run(c: &Config, cx: &mut Cx<'_>) -> Outcome {
         outputs: Default::default(),
     };
     for (name, input) in &c.inputs {
-        let v = match cx.eval_input(&format!("inputMappings.{name}"), input) {
+        let v = match cx.eval_input(format!("inputMappings.{name}"), input) {
             Ok(v) => v,
             Err(f) => return Outcome::Fail(f),
         };
@@ -96,10 +96,14 @@ pub(crate) fn returned(c: &Config, cx: &mut Cx<'_>, result: Result<Scope, FlowEr
             }
             Outcome::Port("out")
         }
-        Err(e) => cx.failure(
-            "SUBFLOW_ERROR",
-            format!("subflow '{}' failed at node '{}' ({}): {}", callee.name(), e.node, e.code, e.message),
-        ),
+        Err(e) => {
+            let prefix = format!("Node '{}': ", e.node);
+            let message = e.message.strip_prefix(&prefix).unwrap_or(&e.message);
+            cx.failure(
+                "SUBFLOW_ERROR",
+                format!("subflow '{}' failed at node '{}' ({}): {message}", callee.name(), e.node, e.code),
+            )
+        }
     }
 }
 

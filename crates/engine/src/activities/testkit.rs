@@ -10,7 +10,9 @@ use crate::{Engine, EngineConfig, Event, Program, Start, StaticEnv, StepOutput, 
 
 /// Thursday 2026-01-15 09:12:00 UTC.
 pub(crate) fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub(crate) fn at(secs: i64) -> DateTime<Utc> {
@@ -23,7 +25,12 @@ pub(crate) fn compile(doc: &Json) -> Arc<Program> {
     let v = validate::Validator::new(catalog);
     let valid = v
         .validate_for_engine(doc, &validate::Options::default())
-        .unwrap_or_else(|r| panic!("invalid test flow: {}", serde_json::to_string_pretty(&r).unwrap()));
+        .unwrap_or_else(|r| {
+            panic!(
+                "invalid test flow: {}",
+                serde_json::to_string_pretty(&r).unwrap()
+            )
+        });
     Arc::new(Program::compile(&valid, catalog).unwrap_or_else(|e| panic!("{e}")))
 }
 
@@ -37,9 +44,18 @@ pub(crate) fn flow(variables: Json, nodes: Json, edges: Json) -> Json {
             "eventClassificationName": "VoiceInteractions",
             "eventSpecificationName": "ContactStartWorkflow"}}
     })];
-    for (i, n) in nodes.as_array().cloned().unwrap_or_default().into_iter().enumerate() {
+    for (i, n) in nodes
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
         let mut n = n;
-        let activity = n["properties"]["activityName"].as_str().unwrap_or_default().to_owned();
+        let activity = n["properties"]["activityName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let group = catalog::Catalog::builtin()
             .activity(&activity)
             .map(|a| a.group.as_str())
@@ -102,7 +118,9 @@ impl Kit {
     }
 
     pub(crate) fn start_with(&self, start: Start) -> (TaskState, StepOutput) {
-        self.engine.start(&self.env, &self.program, start, t0()).expect("start")
+        self.engine
+            .start(&self.env, &self.program, start, t0())
+            .expect("start")
     }
 
     pub(crate) fn step(&self, st: &mut TaskState, ev: Event, secs: i64) -> StepOutput {
@@ -115,7 +133,12 @@ pub(crate) fn path(out: &StepOutput) -> Vec<(String, String)> {
     out.trace
         .iter()
         .filter(|r| r.phase == crate::trace::Phase::Completed)
-        .map(|r| (r.node.to_string(), r.port.clone().unwrap_or_default()))
+        .map(|r| {
+            (
+                r.node.to_string(),
+                r.port.as_deref().unwrap_or_default().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -125,11 +148,14 @@ pub(crate) fn outputs(out: &StepOutput, node: &str) -> Json {
         .iter()
         .rev()
         .find(|r| &*r.node == node)
-        .and_then(|r| r.outputs.clone())
+        .map(|r| r.outputs_json())
         .unwrap_or(Json::Null)
 }
 
 /// The commands as JSON (for compact assertions).
 pub(crate) fn commands(out: &StepOutput) -> Vec<Json> {
-    out.commands.iter().map(|c| serde_json::to_value(c).unwrap()).collect()
+    out.commands
+        .iter()
+        .map(|c| serde_json::to_value(c).unwrap())
+        .collect()
 }

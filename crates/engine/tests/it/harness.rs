@@ -5,12 +5,16 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use engine::{Engine, EngineConfig, Event, Program, Start, StaticEnv, StepOutput, TaskState, TraceRecord};
+use engine::{
+    Engine, EngineConfig, Event, Program, Start, StaticEnv, StepOutput, TaskState, TraceRecord,
+};
 use serde_json::{json, Value as Json};
 
 /// Thursday 2026-01-15 09:12:00 UTC.
 pub fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub fn fixture(name: &str) -> Json {
@@ -24,13 +28,28 @@ pub fn compile(doc: &Json) -> Arc<Program> {
     let catalog = catalog::Catalog::builtin();
     let valid = validate::Validator::new(catalog)
         .validate_for_engine(doc, &validate::Options::default())
-        .unwrap_or_else(|r| panic!("invalid flow: {}", serde_json::to_string_pretty(&r).unwrap()));
+        .unwrap_or_else(|r| {
+            panic!(
+                "invalid flow: {}",
+                serde_json::to_string_pretty(&r).unwrap()
+            )
+        });
     Arc::new(Program::compile(&valid, catalog).unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// A trace record in one line: `Node [activity] port -> Next (12s) !! CODE: message`.
 pub fn line(r: &TraceRecord) -> String {
-    let mut s = format!("{}{}{} [{}]", "  ".repeat(r.depth as usize), if r.thread > 0 { format!("t{} ", r.thread) } else { String::new() }, r.node, r.activity);
+    let mut s = format!(
+        "{}{}{} [{}]",
+        "  ".repeat(r.depth as usize),
+        if r.thread > 0 {
+            format!("t{} ", r.thread)
+        } else {
+            String::new()
+        },
+        r.node,
+        r.activity
+    );
     match r.phase {
         engine::Phase::Waiting => s.push_str(" waiting"),
         engine::Phase::Completed => {
@@ -88,7 +107,10 @@ impl Sim {
     }
 
     pub fn start(&mut self, start: Start) -> StepOutput {
-        let (state, out) = self.engine.start(&self.env, &self.program, start, self.now).expect("start");
+        let (state, out) = self
+            .engine
+            .start(&self.env, &self.program, start, self.now)
+            .expect("start");
         self.state = Some(state);
         self.record("start", Json::Null, &out);
         out
@@ -99,7 +121,10 @@ impl Sim {
         self.now += Duration::seconds(secs);
         let ev = serde_json::to_value(&event).unwrap();
         let state = self.state.as_mut().expect("started");
-        let out = self.engine.step(&self.env, state, event, self.now).expect("step");
+        let out = self
+            .engine
+            .step(&self.env, state, event, self.now)
+            .expect("step");
         self.record("step", ev, &out);
         out
     }

@@ -1,8 +1,8 @@
 //! JavaScript functions in embedded QuickJS (quickjs-ng through rquickjs).
 //!
-//! [`JsEngine`] runs functions on the thread that owns it (QuickJS runtimes are `!Send`);
-//! [`pool::JsPool`] gives each of a few dedicated threads its own engine and feeds them through
-//! a channel, which is what [`FunctionHost`](crate::FunctionHost) uses.
+//! [`JsEngine`] runs functions on the thread that owns it (QuickJS runtimes are `!Send`); the
+//! host's pool (`pool.rs`) gives each of a few dedicated threads its own engine and feeds them
+//! through a channel, which is what [`FunctionHost`](crate::FunctionHost) uses.
 //!
 //! # One call, step by step
 //!
@@ -19,8 +19,9 @@
 //!
 //! # Isolation (what a call can and cannot see)
 //!
-//! A fresh QuickJS context per call costs about 100 µs plus garbage-collection pauses, so a
-//! realm serves many calls and is made safe to share instead:
+//! A fresh QuickJS context per call would cost about 100 µs plus garbage-collection pauses
+//! (and cap throughput near 12,000 calls/s on two cores), so a realm serves many calls and is
+//! made safe to share instead:
 //!
 //! - every intrinsic reachable from the realm is frozen before user code runs (a *lockdown*,
 //!   as in SES/Hardened JavaScript); the common "override" properties (`toString`,
@@ -30,23 +31,36 @@
 //!   after the call, and a realm that cannot be reset (a non-configurable global, a
 //!   non-extensible global object) is discarded;
 //! - the realm has no `eval` and no `Function` constructor (the context lacks the Eval
-//!   intrinsic), so no code can reach the global lexical scope;
-//! - module state is per call (a new module instance each time); pending timers and jobs are
-//!   cancelled or drained before the next call starts;
+//!   intrinsic), so no code can reach the global lexical scope, and no `WeakRef` or
+//!   `FinalizationRegistry` (whose callbacks would run whenever the collector decides);
+//! - module state is per call (a new module instance each time); pending timers are
+//!   cancelled and pending jobs drained before the next call starts;
 //! - there is no `require`, `process`, `fetch`, `std`/`os` module or any other host object
 //!   besides `console` and the timer functions, and `import` of any module fails;
-//! - realms are discarded after [`REALM_MAX_CALLS`] calls, after a timeout, or when a reset
-//!   fails; the whole runtime is discarded after a call hits the memory limit.
+//! - a realm is replaced after [`REALM_MAX_CALLS`] calls or when its reset fails; the whole
+//!   runtime is replaced after a timeout, a memory error or any other call cut short (QuickJS
+//!   keeps pending jobs in the runtime, so nothing of such a call can run later).
 //!
 //! What remains shared between calls on one realm: the global `Symbol.for` registry and the
 //! state of `Math.random`. Neither can carry data written by one call to another that does not
 //! already know it.
+//!
+//! Building a realm (context, prelude, lockdown) takes about 4 ms, because freezing every
+//! intrinsic makes QuickJS materialise its lazily created builtins. The host's threads do it
+//! after answering, never while a call waits.
 //!
 //! # Limits
 //!
 //! The deadline is enforced by QuickJS's interrupt handler (checked every few thousand
 //! bytecode operations, including inside regular expressions), the memory cap by the
 //! runtime's allocator limit, and recursion by the runtime's stack limit.
+//!
+//! QuickJS frees a module record only with its context, so each call leaves about 2 KiB (plus
+//! whatever its module's top level allocated) until the realm is replaced. The runtime's limit
+//! is therefore the realm's own size plus [`Limits::memory_bytes`] plus 8 MiB of slack, and a
+//! call that runs out of memory on a realm that served earlier calls is run once more on a
+//! fresh runtime before `MemoryLimit` is reported. Functions have no I/O, so a second run is
+//! invisible (its logs are those of the second run).
 
 pub(crate) mod pool;
 
@@ -59,7 +73,10 @@ use std::time::{Duration, Instant};
 use rquickjs::context::intrinsic;
 use rquickjs::loader::{Loader, Resolver};
 use rquickjs::promise::PromiseState;
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Persistent, Promise, Runtime};
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Persistent, Promise,
+    Runtime, WriteOptions,
+};
 
 use crate::logs::LogBuffer;
 use crate::{FunctionError, FunctionSource, Language, Limits, Outcome};
@@ -94,7 +111,8 @@ struct Bytecode(Arc<[u8]>);
 fn load_module<'js>(ctx: &Ctx<'js>, bytecode: &Bytecode) -> rquickjs::Result<Module<'js>> {
     // SAFETY: `Module::load` requires valid bytecode. A `Bytecode` can only be made by
     // `compile_in` below, from the output of `Module::write` of this same QuickJS build in this
-    // same process; it is never read from a client, a file or the network.
+    // same process; it is never read from a client, a file or the network. quickjs-ng copies
+    // the bytes (its JS_READ_OBJ_ROM_DATA flag is 0), so the module does not borrow them.
     unsafe { Module::load(ctx.clone(), &bytecode.0) }
 }
 
@@ -157,7 +175,12 @@ impl Shared {
 struct NoModules;
 
 impl Resolver for NoModules {
-    fn resolve<'js>(&mut self, _ctx: &Ctx<'js>, base: &str, name: &str) -> rquickjs::Result<String> {
+    fn resolve<'js>(
+        &mut self,
+        _ctx: &Ctx<'js>,
+        base: &str,
+        name: &str,
+    ) -> rquickjs::Result<String> {
         Err(rquickjs::Error::new_resolving_message(
             base,
             name,
@@ -168,7 +191,10 @@ impl Resolver for NoModules {
 
 impl Loader for NoModules {
     fn load<'js>(&mut self, _ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Module<'js>> {
-        Err(rquickjs::Error::new_loading_message(name, "functions cannot import modules"))
+        Err(rquickjs::Error::new_loading_message(
+            name,
+            "functions cannot import modules",
+        ))
     }
 }
 
@@ -192,6 +218,8 @@ struct Realm {
 /// drop before the runtime.
 struct Js {
     realm: Option<Realm>,
+    /// A replaced realm, freed after the answer has gone (see [`JsEngine::warm_up`]).
+    retired_realm: Option<Realm>,
     /// The compiler context, with how many modules and source bytes it holds.
     compiler: Option<(Context, u32, usize)>,
     rt: Runtime,
@@ -212,6 +240,10 @@ enum Aftermath {
 /// benchmarks); servers use [`FunctionHost`](crate::FunctionHost).
 pub struct JsEngine {
     js: Option<Js>,
+    /// A discarded runtime waiting to be freed. Freeing one takes about a millisecond, so it
+    /// happens in [`warm_up`](Self::warm_up) (after the answer has gone) or at the next call,
+    /// not while the call that discarded it is still answering.
+    retired: Option<Js>,
     limits: Limits,
     cache: BytecodeCache,
     shared: Rc<Shared>,
@@ -225,26 +257,61 @@ impl JsEngine {
 
     /// An engine sharing `cache` with other engines.
     pub fn with_cache(limits: Limits, cache: BytecodeCache) -> Self {
-        JsEngine { js: None, limits, cache, shared: Rc::new(Shared::default()) }
+        JsEngine {
+            js: None,
+            retired: None,
+            limits,
+            cache,
+            shared: Rc::new(Shared::default()),
+        }
     }
 
     /// Creates the runtime and realm now rather than on the first call.
     pub fn warm_up(&mut self) -> Result<(), FunctionError> {
+        self.retired = None;
+        if let Some(js) = self.js.as_mut() {
+            js.retired_realm = None;
+        }
         self.js().map(|_| ())
     }
 
     /// Runs `f.handle({inputs}, {data: {}})` and returns its `response.data`.
-    pub fn invoke(&mut self, f: &FunctionSource, inputs: &serde_json::Value) -> Result<Outcome, FunctionError> {
+    pub fn invoke(
+        &mut self,
+        f: &FunctionSource,
+        inputs: &serde_json::Value,
+    ) -> Result<Outcome, FunctionError> {
+        self.retired = None;
+        if let Some(js) = self.js.as_mut() {
+            js.retired_realm = None;
+        }
         let started = Instant::now();
         if f.language != Language::Js {
-            return Err(FunctionError::Internal(format!("{} function sent to the JavaScript engine", f.language)));
+            return Err(FunctionError::Internal(format!(
+                "{} function sent to the JavaScript engine",
+                f.language
+            )));
         }
         let timeout = f.timeout.min(self.limits.max_timeout);
         let inputs = serde_json::to_string(inputs)
             .map_err(|e| FunctionError::Internal(format!("inputs are not serialisable: {e}")))?;
-        self.shared.deadline.set(Some(started + timeout));
         let mut retried = false;
+        let mut deadline: Option<Instant> = None;
         let result = loop {
+            // Building a runtime or realm is the host's business: it is never charged to the
+            // call's deadline (the pool's threads build them after answering anyway).
+            self.shared.deadline.set(None);
+            let building = Instant::now();
+            if let Err(e) = self.js() {
+                self.retired = self.js.take();
+                break Err(e);
+            }
+            let due = match deadline {
+                None => Instant::now() + timeout,
+                Some(due) => due + building.elapsed(),
+            };
+            deadline = Some(due);
+            self.shared.deadline.set(Some(due));
             self.shared.logs.borrow_mut().clear();
             let (result, aftermath, realm_was_used) = match self.invoke_inner(f, &inputs, timeout) {
                 Ok(triple) => triple,
@@ -255,10 +322,10 @@ impl JsEngine {
                 Aftermath::Keep => {}
                 Aftermath::DiscardRealm => {
                     if let Some(js) = self.js.as_mut() {
-                        js.realm = None;
+                        js.retired_realm = js.realm.take();
                     }
                 }
-                Aftermath::DiscardRuntime => self.js = None,
+                Aftermath::DiscardRuntime => self.retired = self.js.take(),
             }
             // Earlier calls' module records live as long as their realm and count against the
             // runtime's memory limit. A call that runs out of memory on a used realm is run
@@ -276,7 +343,11 @@ impl JsEngine {
         self.shared.deadline.set(None);
         let logs = self.shared.logs.borrow_mut().take();
         match result {
-            Ok(value) => Ok(Outcome { result: value, logs, duration: started.elapsed() }),
+            Ok(value) => Ok(Outcome {
+                result: value,
+                logs,
+                duration: started.elapsed(),
+            }),
             Err(e) => Err(with_logs(e, logs)),
         }
     }
@@ -300,8 +371,9 @@ impl JsEngine {
         let was_used = realm.calls > 0;
         realm.calls += 1;
         let worn_out = realm.calls >= REALM_MAX_CALLS;
-        let (result, mut aftermath) =
-            realm.ctx.with(|ctx| run_call(&ctx, &realm.hooks, &bytecode, inputs, &shared, timeout));
+        let (result, mut aftermath) = realm
+            .ctx
+            .with(|ctx| run_call(&ctx, &realm.hooks, &bytecode, inputs, &shared, timeout));
         if worn_out && aftermath == Aftermath::Keep {
             aftermath = Aftermath::DiscardRealm;
         }
@@ -313,7 +385,10 @@ impl JsEngine {
         if self.js.is_none() {
             self.js = Some(new_runtime(&self.limits, &self.shared)?);
         }
-        let js = self.js.as_mut().ok_or_else(|| FunctionError::Internal("runtime missing".into()))?;
+        let js = self
+            .js
+            .as_mut()
+            .ok_or_else(|| FunctionError::Internal("runtime missing".into()))?;
         if js.realm.is_none() {
             js.realm = Some(new_realm(js, &self.shared)?);
         }
@@ -327,19 +402,32 @@ impl JsEngine {
             None => {
                 let js = self.js()?;
                 let code = compile(js, &f.key, &f.source)?;
-                let compiled = Arc::new(Compiled { source: f.source.clone(), code });
+                let compiled = Arc::new(Compiled {
+                    source: f.source.clone(),
+                    code,
+                });
                 self.cache.insert(&f.key, compiled.clone());
                 compiled
             }
         };
-        compiled.code.clone().map_err(|message| FunctionError::Compile { message })
+        compiled
+            .code
+            .clone()
+            .map_err(|message| FunctionError::Compile { message })
     }
 }
 
 fn with_logs(e: FunctionError, captured: String) -> FunctionError {
     match e {
-        FunctionError::Thrown { message, stack, .. } => FunctionError::Thrown { message, stack, logs: captured },
-        FunctionError::Timeout { after, .. } => FunctionError::Timeout { after, logs: captured },
+        FunctionError::Thrown { message, stack, .. } => FunctionError::Thrown {
+            message,
+            stack,
+            logs: captured,
+        },
+        FunctionError::Timeout { after, .. } => FunctionError::Timeout {
+            after,
+            logs: captured,
+        },
         FunctionError::MemoryLimit { .. } => FunctionError::MemoryLimit { logs: captured },
         other => other,
     }
@@ -355,13 +443,22 @@ fn new_runtime(limits: &Limits, shared: &Rc<Shared>) -> Result<Js, FunctionError
     let watch = shared.clone();
     rt.set_interrupt_handler(Some(Box::new(move || watch.past_deadline())));
     rt.set_loader(NoModules, NoModules);
-    let mut js = Js { realm: None, compiler: None, rt };
+    let mut js = Js {
+        realm: None,
+        retired_realm: None,
+        compiler: None,
+        rt,
+    };
     let realm = new_realm(&mut js, shared)?;
     js.realm = Some(realm);
     // The limit covers what a call can allocate on top of the realm and compiler, plus room
     // for what earlier calls leave in the realm until it is replaced.
     let baseline = usize::try_from(js.rt.memory_usage().malloc_size).unwrap_or(0);
-    js.rt.set_memory_limit(baseline.saturating_add(limits.memory_bytes).saturating_add(REALM_SLACK_BYTES));
+    js.rt.set_memory_limit(
+        baseline
+            .saturating_add(limits.memory_bytes)
+            .saturating_add(REALM_SLACK_BYTES),
+    );
     Ok(js)
 }
 
@@ -415,38 +512,61 @@ fn new_realm(js: &mut Js, shared: &Rc<Shared>) -> Result<Realm, FunctionError> {
         };
         setup().catch(&ctx).map_err(|e| caught_text(&e))
     });
-    let hooks = hooks.map_err(|e| FunctionError::Internal(format!("setting up the JavaScript realm: {e}")))?;
-    Ok(Realm { hooks, calls: 0, ctx })
+    let hooks = hooks
+        .map_err(|e| FunctionError::Internal(format!("setting up the JavaScript realm: {e}")))?;
+    Ok(Realm {
+        hooks,
+        calls: 0,
+        ctx,
+    })
 }
 
 /// Compiles `source` as a module named `name`. The outer error is the host's; the inner one is
 /// the author's (a syntax error).
-fn compile(js: &mut Js, name: &str, source: &str) -> Result<Result<Bytecode, String>, FunctionError> {
+fn compile(
+    js: &mut Js,
+    name: &str,
+    source: &str,
+) -> Result<Result<Bytecode, String>, FunctionError> {
     if source.contains('\0') {
         return Ok(Err("the source contains a NUL character".into()));
     }
     let name = name.replace('\0', "?");
     let (ctx, count, bytes) = match js.compiler.take() {
         Some(c) if c.1 < COMPILER_MAX_COMPILES && c.2 < COMPILER_MAX_BYTES => c,
-        _ => (Context::full(&js.rt).map_err(|e| internal("creating a QuickJS compiler context", e))?, 0, 0),
+        _ => (
+            Context::full(&js.rt)
+                .map_err(|e| internal("creating a QuickJS compiler context", e))?,
+            0,
+            0,
+        ),
     };
     let out = ctx.with(|ctx| compile_in(&ctx, &name, source));
     js.compiler = Some((ctx, count + 1, bytes + source.len()));
     out
 }
 
-fn compile_in(ctx: &Ctx<'_>, name: &str, source: &str) -> Result<Result<Bytecode, String>, FunctionError> {
+fn compile_in(
+    ctx: &Ctx<'_>,
+    name: &str,
+    source: &str,
+) -> Result<Result<Bytecode, String>, FunctionError> {
     let declared = match Module::declare(ctx.clone(), name, source).catch(ctx) {
         Ok(m) => m,
         Err(e) => {
             let text = caught_text(&e);
             if text.contains("out of memory") {
-                return Err(FunctionError::MemoryLimit { logs: String::new() });
+                return Err(FunctionError::MemoryLimit {
+                    logs: String::new(),
+                });
             }
             return Ok(Err(text));
         }
     };
-    let bytes = declared.write(false).catch(ctx).map_err(|e| internal("writing bytecode", caught_text(&e)))?;
+    let bytes = declared
+        .write(WriteOptions::default())
+        .catch(ctx)
+        .map_err(|e| internal("writing bytecode", caught_text(&e)))?;
     Ok(Ok(Bytecode(bytes.into())))
 }
 
@@ -480,11 +600,21 @@ struct Failure {
 type CallResult = (Result<serde_json::Value, FunctionError>, Aftermath);
 
 fn timeout_error(timeout: Duration) -> CallResult {
-    (Err(FunctionError::Timeout { after: timeout, logs: String::new() }), Aftermath::DiscardRealm)
+    (
+        Err(FunctionError::Timeout {
+            after: timeout,
+            logs: String::new(),
+        }),
+        Aftermath::DiscardRuntime,
+    )
 }
 
 fn thrown(message: impl Into<String>, stack: impl Into<String>) -> FunctionError {
-    FunctionError::Thrown { message: message.into(), stack: stack.into(), logs: String::new() }
+    FunctionError::Thrown {
+        message: message.into(),
+        stack: stack.into(),
+        logs: String::new(),
+    }
 }
 
 /// Classifies an error that escaped the prelude's own error handling (uncatchable
@@ -500,11 +630,19 @@ fn escaped(ctx: &Ctx<'_>, e: rquickjs::Error, shared: &Shared, timeout: Duration
     };
     let looks_oom = text.contains("out of memory")
         || matches!(&caught, Err(CaughtError::Value(v)) if v.is_null() || v.is_undefined())
-        || matches!(&caught, Err(CaughtError::Error(rquickjs::Error::Allocation)));
+        || matches!(
+            &caught,
+            Err(CaughtError::Error(rquickjs::Error::Allocation))
+        );
     if looks_oom {
-        return (Err(FunctionError::MemoryLimit { logs: String::new() }), Aftermath::DiscardRuntime);
+        return (
+            Err(FunctionError::MemoryLimit {
+                logs: String::new(),
+            }),
+            Aftermath::DiscardRuntime,
+        );
     }
-    (Err(thrown(text, "")), Aftermath::DiscardRealm)
+    (Err(thrown(text, "")), Aftermath::DiscardRuntime)
 }
 
 fn run_call(
@@ -516,11 +654,15 @@ fn run_call(
     timeout: Duration,
 ) -> CallResult {
     let restore = |p: &Persistent<Function<'static>>| p.clone().restore(ctx);
-    let (call, next_timer, run_timers, reset) =
-        match (restore(&hooks.call), restore(&hooks.next_timer), restore(&hooks.run_timers), restore(&hooks.reset)) {
-            (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
-            _ => return (Err(FunctionError::Internal("restoring prelude hooks".into())), Aftermath::DiscardRealm),
-        };
+    let (call, next_timer, run_timers, reset) = match (
+        restore(&hooks.call),
+        restore(&hooks.next_timer),
+        restore(&hooks.run_timers),
+        restore(&hooks.reset),
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        _ => return lost("restoring the prelude's hooks"),
+    };
 
     let module = match load_module(ctx, bytecode) {
         Ok(m) => m,
@@ -532,10 +674,18 @@ fn run_call(
         Err(e) => {
             let text = caught_text(&e);
             if text.contains("out of memory") {
-                return (Err(FunctionError::MemoryLimit { logs: String::new() }), Aftermath::DiscardRuntime);
+                return (
+                    Err(FunctionError::MemoryLimit {
+                        logs: String::new(),
+                    }),
+                    Aftermath::DiscardRuntime,
+                );
             }
             // Linking failed before any user code ran: the realm is untouched.
-            return (Err(FunctionError::Compile { message: text }), Aftermath::Keep);
+            return (
+                Err(FunctionError::Compile { message: text }),
+                Aftermath::Keep,
+            );
         }
     };
     let ns = match module.namespace() {
@@ -547,6 +697,8 @@ fn run_call(
         Err(e) => return escaped(ctx, e, shared, timeout),
     };
 
+    // A realm is only kept when its job queue ends up empty: QuickJS keeps jobs in the
+    // runtime, not the context, so anything cut short discards the whole runtime.
     let text: String = loop {
         while ctx.execute_pending_job() {
             if shared.past_deadline() {
@@ -557,11 +709,11 @@ fn run_call(
             PromiseState::Resolved => match promise.result::<String>() {
                 Some(Ok(text)) => break text,
                 Some(Err(e)) => return escaped(ctx, e, shared, timeout),
-                None => return (Err(FunctionError::Internal("promise state changed".into())), Aftermath::DiscardRealm),
+                None => return lost("the call's promise changed state"),
             },
             PromiseState::Rejected => match promise.result::<String>() {
                 Some(Err(e)) => return escaped(ctx, e, shared, timeout),
-                _ => return (Err(FunctionError::Internal("promise state changed".into())), Aftermath::DiscardRealm),
+                _ => return lost("the call's promise changed state"),
             },
             PromiseState::Pending => {}
         }
@@ -570,11 +722,10 @@ fn run_call(
             Err(e) => return escaped(ctx, e, shared, timeout),
         };
         if wait_ms < 0.0 {
-            let message = "the promise returned by handle never settles: it awaits something that nothing will resolve";
-            return (Err(thrown(message, "")), Aftermath::DiscardRealm);
+            break NEVER_SETTLES.to_owned();
         }
         let Some(deadline) = shared.deadline.get() else {
-            return (Err(FunctionError::Internal("no deadline".into())), Aftermath::DiscardRealm);
+            return lost("the call has no deadline");
         };
         let now = Instant::now();
         if now >= deadline {
@@ -598,11 +749,14 @@ fn run_call(
         Err(FunctionError::Compile {
             message: "the module does not export a `handle` function: write `export const handle = async (request, response) => { ... }`".into(),
         })
+    } else if text == NEVER_SETTLES {
+        Err(thrown(
+            "the promise returned by handle never settles: it awaits something that nothing will resolve",
+            "",
+        ))
     } else if let Some(json) = text.strip_prefix("!E") {
         match serde_json::from_str::<Failure>(json) {
-            Ok(f) if f.oom => {
-                return (Err(FunctionError::MemoryLimit { logs: String::new() }), Aftermath::DiscardRuntime);
-            }
+            Ok(f) if f.oom => return memory_error(),
             Ok(f) => Err(thrown(f.message, f.stack)),
             Err(e) => Err(internal("decoding an error report", e)),
         }
@@ -613,14 +767,35 @@ fn run_call(
     // Leave nothing behind for the next call: run what is still queued, then reset the realm.
     while ctx.execute_pending_job() {
         if shared.past_deadline() {
-            return (result, Aftermath::DiscardRealm);
+            return (result, Aftermath::DiscardRuntime);
         }
     }
     let aftermath = match reset.call::<_, bool>(()) {
         Ok(true) => Aftermath::Keep,
+        _ if shared.past_deadline() => Aftermath::DiscardRuntime,
+        // The job queue is empty: dropping the context frees it.
         _ => Aftermath::DiscardRealm,
     };
     (result, aftermath)
+}
+
+/// Not valid JSON and not a prelude code: marks a promise nothing will ever settle.
+const NEVER_SETTLES: &str = "!N";
+
+fn lost(what: &str) -> CallResult {
+    (
+        Err(FunctionError::Internal(what.to_owned())),
+        Aftermath::DiscardRuntime,
+    )
+}
+
+fn memory_error() -> CallResult {
+    (
+        Err(FunctionError::MemoryLimit {
+            logs: String::new(),
+        }),
+        Aftermath::DiscardRuntime,
+    )
 }
 
 #[cfg(test)]

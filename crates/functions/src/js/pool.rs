@@ -40,25 +40,40 @@ impl JsPool {
                 .name(format!("switchboard-js-{i}"))
                 .stack_size(THREAD_STACK_BYTES)
                 .spawn(move || serve(rx, limits, cache))
-                .map_err(|e| FunctionError::Internal(format!("starting a JavaScript thread: {e}")))?;
+                .map_err(|e| {
+                    FunctionError::Internal(format!("starting a JavaScript thread: {e}"))
+                })?;
         }
         Ok(JsPool { tx, limits })
     }
 
-    pub(crate) async fn invoke(&self, f: &FunctionSource, inputs: serde_json::Value) -> Result<Outcome, FunctionError> {
+    pub(crate) async fn invoke(
+        &self,
+        f: &FunctionSource,
+        inputs: serde_json::Value,
+    ) -> Result<Outcome, FunctionError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Job { f: f.clone(), inputs, reply })
+            .send(Job {
+                f: f.clone(),
+                inputs,
+                reply,
+            })
             .map_err(|_| FunctionError::Internal("the JavaScript threads have stopped".into()))?;
         let timeout = f.timeout.min(self.limits.max_timeout);
         // Generous: the call may first wait in the queue behind others.
         let backstop = timeout * 4 + BACKSTOP;
         match tokio::time::timeout(backstop, rx).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(FunctionError::Internal("a JavaScript thread dropped the call".into())),
+            Ok(Err(_)) => Err(FunctionError::Internal(
+                "a JavaScript thread dropped the call".into(),
+            )),
             Err(_) => {
                 tracing::error!(key = %f.key, "a JavaScript call did not come back from its thread");
-                Err(FunctionError::Timeout { after: timeout, logs: String::new() })
+                Err(FunctionError::Timeout {
+                    after: timeout,
+                    logs: String::new(),
+                })
             }
         }
     }
@@ -80,11 +95,14 @@ fn serve(rx: Arc<Mutex<mpsc::Receiver<Job>>>, limits: Limits, cache: BytecodeCac
         if job.reply.is_closed() {
             continue;
         }
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| engine.invoke(&job.f, &job.inputs)));
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| engine.invoke(&job.f, &job.inputs)));
         let result = result.unwrap_or_else(|_| {
             tracing::error!(key = %job.f.key, "the JavaScript engine panicked; replacing it");
             engine = JsEngine::with_cache(limits.clone(), cache.clone());
-            Err(FunctionError::Internal("the JavaScript engine failed".into()))
+            Err(FunctionError::Internal(
+                "the JavaScript engine failed".into(),
+            ))
         });
         let _ = job.reply.send(result);
         // Rebuild a discarded realm now rather than on the next call's clock.

@@ -7,8 +7,9 @@
 //      state behind in a builtin (Array.prototype.x = ..., Math.random = ...), and the global
 //      object's own properties are made read-only; new globals stay possible and `reset()`
 //      deletes them after every call;
-//   3. `run(...)`, the per-call driver the Rust host calls; it is module-private, so user code
-//      cannot reach it.
+//   3. the hooks the Rust host calls through this module's namespace (`call`, `reset`,
+//      `nextTimer`, `runTimers`); the namespace is not importable, so user code cannot reach
+//      them.
 //
 // The host passes its native log sink as `globalThis.__switchboard_host` and this module
 // removes it from the global object before anything else runs.
@@ -321,9 +322,12 @@ function describe(e) {
       .join("\n")
       .trimEnd();
     if (stack.startsWith(`${name}: `)) stack = stack.split("\n").slice(1).join("\n");
-    const oom = name === "InternalError" && message === "out of memory";
+    const oom = name === "InternalError" && (message === "out of memory" || message === "Invalid error message");
     return { message: message ? `${name}: ${message}` : name, stack, oom };
   }
+  // QuickJS throws null when memory runs out so completely that not even the error object
+  // can be made. A function throwing null itself is indistinguishable, and reported the same.
+  if (e === null) return { message: "Uncaught null", stack: "", oom: true };
   return { message: `Uncaught ${inspect(e)}`, stack: "", oom: false };
 }
 

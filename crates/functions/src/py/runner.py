@@ -145,6 +145,9 @@ class _Capture:
         cut = text.rfind("\n")
         if cut < 0:
             self.partial = text
+            if len(text) > MAX_LOG_BYTES:
+                self.partial = ""
+                self._emit(text)
         else:
             self.partial = text[cut + 1 :]
             self._emit(text[:cut])
@@ -153,6 +156,7 @@ class _Capture:
     def _emit(self, text):
         if self.sent + len(text) > MAX_LOG_BYTES:
             self.truncated = True
+            _send({"id": self.call_id, "log": f"[logs truncated at {MAX_LOG_BYTES // 1024} KiB]"})
             return
         self.sent += len(text) + 1
         _send({"id": self.call_id, "log": text})
@@ -216,6 +220,8 @@ def _code_for(key, source):
         return entry[1]
     if entry is not None and entry[0] == source:
         return entry[1]
+    if "\0" in source:
+        raise _CompileError("the source contains a NUL character")
     try:
         code = compile(source, SOURCE_NAME, "exec", dont_inherit=True)
     except SyntaxError as e:
@@ -269,7 +275,7 @@ def _is_coroutine(value):
 
 def _event_loop():
     global _loop
-    if _loop is None:
+    if _loop is None or _loop.is_closed():
         import asyncio
 
         _loop = asyncio.new_event_loop()

@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::logs::LogBuffer;
@@ -56,7 +56,10 @@ pub struct Python {
 
 impl std::fmt::Debug for Python {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Python").field("executable", &self.executable).field("version", &self.version).finish()
+        f.debug_struct("Python")
+            .field("executable", &self.executable)
+            .field("version", &self.version)
+            .finish()
     }
 }
 
@@ -66,11 +69,13 @@ impl std::fmt::Debug for Python {
 /// author when there is none or it is older than 3.8.
 pub async fn resolve_python(configured: Option<&Path>) -> Result<Python, FunctionError> {
     let program = configured.unwrap_or(Path::new("python3"));
-    let unavailable = |detail: String| FunctionError::RuntimeUnavailable {
+    let unavailable = |detail: String| {
+        FunctionError::RuntimeUnavailable {
         message: format!(
             "Python functions need CPython {}.{} or newer, and {detail}; install python3 or configure the interpreter's path",
             MIN_VERSION.0, MIN_VERSION.1
         ),
+    }
     };
     let probe = async {
         let mut child = Command::new(program)
@@ -87,11 +92,24 @@ pub async fn resolve_python(configured: Option<&Path>) -> Result<Python, Functio
         child.wait_with_output().await
     };
     let out = match tokio::time::timeout(Duration::from_secs(20), probe).await {
-        Err(_) => return Err(unavailable(format!("`{}` did not answer within 20 s", program.display()))),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(unavailable(format!("`{}` was not found on the PATH", program.display())))
+        Err(_) => {
+            return Err(unavailable(format!(
+                "`{}` did not answer within 20 s",
+                program.display()
+            )))
         }
-        Ok(Err(e)) => return Err(unavailable(format!("`{}` could not be started: {e}", program.display()))),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(unavailable(format!(
+                "`{}` was not found on the PATH",
+                program.display()
+            )))
+        }
+        Ok(Err(e)) => {
+            return Err(unavailable(format!(
+                "`{}` could not be started: {e}",
+                program.display()
+            )))
+        }
         Ok(Ok(out)) => out,
     };
     let mut parts = out.stdout.splitn(3, |b| *b == b'\n');
@@ -99,12 +117,18 @@ pub async fn resolve_python(configured: Option<&Path>) -> Result<Python, Functio
     let version = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
     let runner: Arc<[u8]> = parts.next().unwrap_or_default().into();
     if !out.status.success() || version.is_empty() || runner.is_empty() {
-        return Err(unavailable(format!("`{}` is not a working Python interpreter", program.display())));
+        return Err(unavailable(format!(
+            "`{}` is not a working Python interpreter",
+            program.display()
+        )));
     }
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     if (major, minor) < MIN_VERSION {
-        return Err(unavailable(format!("`{}` is Python {version}", program.display())));
+        return Err(unavailable(format!(
+            "`{}` is Python {version}",
+            program.display()
+        )));
     }
     let executable = Path::new(&executable);
     let executable = if executable.is_absolute() && executable.exists() {
@@ -112,7 +136,11 @@ pub async fn resolve_python(configured: Option<&Path>) -> Result<Python, Functio
     } else {
         program.to_path_buf()
     };
-    Ok(Python { executable, version, runner })
+    Ok(Python {
+        executable,
+        version,
+        runner,
+    })
 }
 
 #[derive(serde::Serialize)]
@@ -150,6 +178,8 @@ pub struct PythonWorker {
     stdout: BufReader<ChildStdout>,
     /// Source text each key was last sent with (the worker keeps the compiled code).
     known: HashMap<String, String>,
+    /// The longest frame accepted from the worker.
+    max_frame: u64,
     /// The marshalled runner, written to stdin with the first request.
     boot: Option<Vec<u8>>,
     next_id: u64,
@@ -186,15 +216,24 @@ impl PythonWorker {
             .process_group(0)
             .kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| FunctionError::RuntimeUnavailable {
-            message: format!("could not start the Python interpreter `{}`: {e}", python.executable.display()),
+            message: format!(
+                "could not start the Python interpreter `{}`: {e}",
+                python.executable.display()
+            ),
         })?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err(FunctionError::Internal("the worker's pipes are missing".into()));
+            return Err(FunctionError::Internal(
+                "the worker's pipes are missing".into(),
+            ));
         };
         let mut boot = format!("{}\n", python.runner.len()).into_bytes();
         boot.extend_from_slice(&python.runner);
         Ok(PythonWorker {
             boot: Some(boot),
+            max_frame: u64::try_from(limits.memory_bytes)
+                .unwrap_or(u64::MAX)
+                .saturating_mul(2)
+                .saturating_add(8 << 20),
             child,
             stdin,
             stdout: BufReader::with_capacity(64 * 1024, stdout),
@@ -233,24 +272,38 @@ impl PythonWorker {
         let started = Instant::now();
         let deadline = tokio::time::Instant::from_std(started + timeout);
         if f.language != Language::Py {
-            return Err(FunctionError::Internal(format!("{} function sent to a Python worker", f.language)));
+            return Err(FunctionError::Internal(format!(
+                "{} function sent to a Python worker",
+                f.language
+            )));
         }
         if !self.usable {
-            return Err(FunctionError::Internal("this Python worker can no longer be used".into()));
+            return Err(FunctionError::Internal(
+                "this Python worker can no longer be used".into(),
+            ));
         }
         let mut logs = LogBuffer::default();
         let mut send_source = self.known.get(&f.key).is_none_or(|s| *s != f.source);
         for _ in 0..2 {
             self.next_id += 1;
             let id = self.next_id;
-            let request = Request { id, key: &f.key, source: send_source.then_some(f.source.as_str()), inputs };
+            let request = Request {
+                id,
+                key: &f.key,
+                source: send_source.then_some(f.source.as_str()),
+                inputs,
+            };
             let mut bytes = self.boot.take().unwrap_or_default();
             serde_json::to_writer(&mut bytes, &request)
                 .map_err(|e| FunctionError::Internal(format!("encoding the request: {e}")))?;
             bytes.push(b'\n');
             match tokio::time::timeout_at(deadline, self.stdin.write_all(&bytes)).await {
                 Err(_) => return Err(self.timed_out(timeout, &mut logs).await),
-                Ok(Err(e)) => return Err(self.died(&format!("writing to it failed: {e}"), &mut logs).await),
+                Ok(Err(e)) => {
+                    return Err(self
+                        .died(&format!("writing to it failed: {e}"), &mut logs)
+                        .await)
+                }
                 Ok(Ok(())) => {}
             }
             let frame = match self.read_reply(id, deadline, &mut logs).await {
@@ -263,7 +316,11 @@ impl PythonWorker {
             }
             if frame.ok == Some(true) {
                 self.known.insert(f.key.clone(), f.source.clone());
-                return Ok(Outcome { result: frame.result, logs: logs.take(), duration: started.elapsed() });
+                return Ok(Outcome {
+                    result: frame.result,
+                    logs: logs.take(),
+                    duration: started.elapsed(),
+                });
             }
             let logs = logs.take();
             return Err(match frame.kind.as_deref() {
@@ -273,7 +330,9 @@ impl PythonWorker {
                 }
                 Some("compile") => {
                     self.known.remove(&f.key);
-                    FunctionError::Compile { message: frame.message }
+                    FunctionError::Compile {
+                        message: frame.message,
+                    }
                 }
                 Some("memory") => {
                     self.usable = false;
@@ -281,28 +340,52 @@ impl PythonWorker {
                 }
                 Some("thrown") => {
                     self.known.insert(f.key.clone(), f.source.clone());
-                    FunctionError::Thrown { message: frame.message, stack: frame.stack, logs }
+                    FunctionError::Thrown {
+                        message: frame.message,
+                        stack: frame.stack,
+                        logs,
+                    }
                 }
                 other => {
                     self.usable = false;
-                    FunctionError::Internal(format!("unexpected reply from the Python worker: {other:?}"))
+                    FunctionError::Internal(format!(
+                        "unexpected reply from the Python worker: {other:?}"
+                    ))
                 }
             });
         }
         self.usable = false;
-        Err(FunctionError::Internal("the Python worker keeps asking for the source".into()))
+        Err(FunctionError::Internal(
+            "the Python worker keeps asking for the source".into(),
+        ))
     }
 
-    async fn read_reply(&mut self, id: u64, deadline: tokio::time::Instant, logs: &mut LogBuffer) -> Result<Frame, Read> {
+    async fn read_reply(
+        &mut self,
+        id: u64,
+        deadline: tokio::time::Instant,
+        logs: &mut LogBuffer,
+    ) -> Result<Frame, Read> {
         loop {
             self.line.clear();
-            let n = match tokio::time::timeout_at(deadline, self.stdout.read_line(&mut self.line)).await {
+            // A frame can only be as large as what the worker's memory can hold; a longer one
+            // is a broken (or forging) worker, not a reason to buffer without bound.
+            let mut limited = (&mut self.stdout).take(self.max_frame);
+            let n = match tokio::time::timeout_at(deadline, limited.read_line(&mut self.line)).await
+            {
                 Err(_) => return Err(Read::Timeout),
                 Ok(Err(e)) => return Err(Read::Died(format!("reading from it failed: {e}"))),
                 Ok(Ok(n)) => n,
             };
             if n == 0 {
                 return Err(Read::Died("it exited".into()));
+            }
+            if !self.line.ends_with('\n') {
+                return Err(Read::Died(if n as u64 >= self.max_frame {
+                    format!("it sent a frame longer than {} MiB", self.max_frame >> 20)
+                } else {
+                    "it exited in the middle of a frame".into()
+                }));
             }
             let frame: Frame = serde_json::from_str(&self.line)
                 .map_err(|e| Read::Died(format!("it sent a malformed frame ({e})")))?;
@@ -330,12 +413,21 @@ impl PythonWorker {
         // the background (and dropping the worker kills the process in any case).
         self.usable = false;
         let _ = self.child.start_kill();
-        FunctionError::Timeout { after: timeout, logs: logs.take() }
+        FunctionError::Timeout {
+            after: timeout,
+            logs: logs.take(),
+        }
     }
 
     async fn died(&mut self, why: &str, logs: &mut LogBuffer) -> FunctionError {
         self.kill().await;
-        let status = self.child.try_wait().ok().flatten().map(|s| format!(" ({s})")).unwrap_or_default();
+        let status = self
+            .child
+            .try_wait()
+            .ok()
+            .flatten()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
         if !self.ready {
             return FunctionError::RuntimeUnavailable {
                 message: format!("the Python worker did not start: {why}{status}"),

@@ -12,7 +12,12 @@ pub fn john_doe() -> serde_json::Value {
 }
 
 pub fn source(language: Language, key: &str, code: &str, timeout: Duration) -> FunctionSource {
-    FunctionSource { key: key.to_owned(), language, source: code.to_owned(), timeout }
+    FunctionSource {
+        key: key.to_owned(),
+        language,
+        source: code.to_owned(),
+        timeout,
+    }
 }
 
 /// `ok <json>` (plus `logs: ...` lines), or `<kind>: <message>` (plus stack and logs).
@@ -24,7 +29,11 @@ pub fn render(result: &Result<Outcome, FunctionError>) -> String {
             out.push_str(&format!("ok {}", o.result));
             logs = &o.logs;
         }
-        Err(FunctionError::Thrown { message, stack, logs: l }) => {
+        Err(FunctionError::Thrown {
+            message,
+            stack,
+            logs: l,
+        }) => {
             out.push_str(&format!("thrown: {message}"));
             if !stack.is_empty() {
                 out.push_str(&format!("\nstack:\n{stack}"));
@@ -32,7 +41,9 @@ pub fn render(result: &Result<Outcome, FunctionError>) -> String {
             logs = l;
         }
         Err(FunctionError::Compile { message }) => out.push_str(&format!("compile: {message}")),
-        Err(FunctionError::RuntimeUnavailable { message }) => out.push_str(&format!("unavailable: {message}")),
+        Err(FunctionError::RuntimeUnavailable { message }) => {
+            out.push_str(&format!("unavailable: {message}"))
+        }
         Err(FunctionError::Internal(message)) => out.push_str(&format!("internal: {message}")),
         Err(e @ (FunctionError::Timeout { .. } | FunctionError::MemoryLimit { .. })) => {
             out.push_str(e.kind());
@@ -45,12 +56,17 @@ pub fn render(result: &Result<Outcome, FunctionError>) -> String {
     out
 }
 
-/// Compares `actual` to `expected` where `expected` may end in `...` to match a prefix only.
-#[track_caller]
-pub fn assert_matches(name: &str, actual: &str, expected: &str) {
+/// Compares `actual` to `expected`, where `expected` may end in `...` to match a prefix only.
+pub fn matches(name: &str, actual: &str, expected: &str) -> Result<(), String> {
     let ok = match expected.strip_suffix("...") {
         Some(prefix) => actual.starts_with(prefix),
         None => actual == expected,
     };
-    assert!(ok, "case `{name}`\n--- expected\n{expected}\n--- actual\n{actual}\n");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "case `{name}`\n--- expected\n{expected}\n--- actual\n{actual}\n"
+        ))
+    }
 }
