@@ -52,6 +52,31 @@ python3 -c "print('  ratio switchboard/bare: %.2f' % ($(echo "$get_sb" | rps)/$(
 echo "POST flows:validate?strict=true (100 nodes, 32 connections)"
 echo "  $(echo "$val" | rps) req/s, p50 $(echo "$val" | awk '$1=="50%" {print $2}'), p99 $(echo "$val" | p99)"
 
+# 4. POST functions/{id}:test of the guide's parseContact over HTTP (SQLite server).
+fbase="http://127.0.0.1:18181/v1/$org/functions"
+cat > "$work/fn.json" <<'JSON'
+{"name": "parseContact", "language": "js", "selectedRuntime": "nodejs22.x", "timeoutInSec": 3,
+ "sourceCode": "export const handle = async (request, response) => {\n  const phoneDigits = String(request.inputs.contact.phone).replace(/\\D/g, \"\");\n  response.data = { phoneDigits, areaCode: phoneDigits.slice(0, 3) };\n  return response;\n};",
+ "inputs": [{"name": "contact", "dataType": "json", "value": "{\"name\":\"John Doe\",\"phone\":\"(415) 555-0132\"}"}],
+ "outputs": "{\"phoneDigits\":\"4155550132\",\"areaCode\":\"415\"}"}
+JSON
+fid=$(curl -s -X POST "$fbase" -H "Authorization: Bearer $tok" -H "Content-Type: application/json" --data @"$work/fn.json" | python3 -c "import json,sys;print(json.load(sys.stdin)['fnMetadata']['id'])")
+test_body='{"inputs": {"contact": {"name": "John Doe", "phone": "(415) 555-0132"}}}'
+curl -s -X POST "$fbase/$fid:test" -H "Authorization: Bearer $tok" -H "Content-Type: application/json" --data "$test_body" > "$work/test-answer.json"
+grep -q 4155550132 "$work/test-answer.json" || { echo "parseContact :test failed: $(cat "$work/test-answer.json")"; exit 1; }
+cat > "$work/test.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $tok"
+wrk.body = '$test_body'
+LUA
+fntest1=$(wrk_run -c1 -s "$work/test.lua" "$fbase/$fid:test")
+fntest=$(wrk_run -c32 -s "$work/test.lua" "$fbase/$fid:test")
+echo "POST functions/{id}:test (parseContact, 1 connection)"
+echo "  $(echo "$fntest1" | rps) req/s, p50 $(echo "$fntest1" | awk '$1=="50%" {print $2}'), p99 $(echo "$fntest1" | p99)"
+echo "POST functions/{id}:test (parseContact, 32 connections)"
+echo "  $(echo "$fntest" | rps) req/s, p50 $(echo "$fntest" | awk '$1=="50%" {print $2}'), p99 $(echo "$fntest" | p99)"
+
 pg=${SWITCHBOARD_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/switchboard_bench}
 if psql "${pg%/*}/postgres" -qc "select 1" >/dev/null 2>&1; then
   psql "${pg%/*}/postgres" -qc "drop database if exists switchboard_bench" -qc "create database switchboard_bench" >/dev/null

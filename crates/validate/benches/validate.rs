@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use switchboard_validate::{Mode, Options, StaticChoices, Validator};
 
-#[path = "gen.rs"]
+#[path = "common/gen.rs"]
 mod gen;
 
 fn bench(c: &mut Criterion) {

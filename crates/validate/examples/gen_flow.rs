@@ -1,5 +1,5 @@
 //! Print a generated benchmark flow: `cargo run -p switchboard-validate --example gen_flow -- 1000 [invalid]`.
-#[path = "../benches/gen.rs"]
+#[path = "../benches/common/gen.rs"]
 mod gen;
 
 fn main() {

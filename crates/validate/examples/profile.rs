@@ -1,5 +1,5 @@
 //! Median phase timings for the validator on a generated flow (not a benchmark; see benches/).
-#[path = "../benches/gen.rs"]
+#[path = "../benches/common/gen.rs"]
 mod gen;
 use std::time::Instant;
 use switchboard_validate::{Mode, Options, Validator};

@@ -45,8 +45,11 @@ pub struct Validator<'c> {
     /// Expression text -> the names it reads (or its syntax error). Expressions repeat
     /// across nodes and across validations of the same flow; analysing one is the most
     /// expensive thing the validator does, and the answer depends on the text alone.
-    expressions: std::sync::Mutex<HashMap<String, Result<std::sync::Arc<[String]>, String>>>,
+    expressions: std::sync::Mutex<HashMap<String, Analysis>>,
 }
+
+/// What an expression reads (sorted `root` / `root.attr` names), or its syntax error.
+type Analysis = Result<std::sync::Arc<[String]>, String>;
 
 /// Bound of the expression memo; it is cleared when full.
 const EXPRESSION_MEMO: usize = 8192;
@@ -103,7 +106,7 @@ impl<'c> Validator<'c> {
     }
 
     /// The sorted names an expression reads (`root` or `root.attr`), or its syntax error.
-    pub(crate) fn analyze(&self, expr: &str) -> Result<std::sync::Arc<[String]>, String> {
+    pub(crate) fn analyze(&self, expr: &str) -> Analysis {
         let mut memo = self.expressions.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(hit) = memo.get(expr) {
             return hit.clone();

@@ -53,6 +53,7 @@ macro_rules! api_test {
 
 mod auth;
 mod bad_input;
+mod cache;
 mod conformance;
 mod discovery;
 mod flow_store;

@@ -12,11 +12,7 @@ pub fn generate(n: usize, invalid: usize) -> Value {
         "eventClassificationName": "VoiceInteractions", "eventSpecificationName": "ContactStartWorkflow"}}}),
     ];
     let mut edges = Vec::new();
-    let every = if invalid == 0 {
-        usize::MAX
-    } else {
-        (n / invalid).max(1)
-    };
+    let every = n.checked_div(invalid).map_or(usize::MAX, |e| e.max(1));
     let mut broken = 0;
     for i in 0..n {
         let name = format!("Node_{i}");
