@@ -23,10 +23,16 @@ pub(crate) fn walk(
     src: &Source<'_>,
     top: &[String],
     pointer: &str,
-    visit: &mut dyn FnMut(&Value),
+    visit: Option<&mut dyn FnMut(&Value)>,
 ) -> Vec<usize> {
     let tokens = flow::pointer::tokens(pointer);
     let mut key = Vec::new();
+    let mut noop = |_: &Value| {};
+    let wants_values = visit.is_some();
+    let visit: &mut dyn FnMut(&Value) = match visit {
+        Some(v) => v,
+        None => &mut noop,
+    };
     match src {
         Source::Value(doc) => walk_value(doc, &tokens, &mut key, visit),
         Source::Bytes(_) => {
@@ -35,6 +41,17 @@ pub(crate) fn walk(
             };
             key.push(top.iter().position(|k| k == first).unwrap_or(usize::MAX));
             let (elem, rest) = match (first.as_str(), tokens.get(1), tokens.get(2)) {
+                // Nothing below the element to order by, nobody to show values to: the
+                // element's index is the whole key (a node-level warning, say).
+                ("eventFlows", Some(_), Some(idx)) if tokens.len() == 3 && !wants_values => {
+                    key.push(if tokens[1] == "nodes" { 0 } else { 1 });
+                    key.push(idx.parse::<usize>().unwrap_or(usize::MAX));
+                    (None, &tokens[3..])
+                }
+                (_, Some(idx), _) if tokens.len() == 2 && first != "eventFlows" && !wants_values => {
+                    key.push(idx.parse::<usize>().unwrap_or(usize::MAX));
+                    (None, &tokens[2..])
+                }
                 ("eventFlows", Some(list), Some(idx)) => {
                     key.push(if list == "nodes" { 0 } else { 1 });
                     let i = idx.parse::<usize>().unwrap_or(usize::MAX);
@@ -64,6 +81,7 @@ pub(crate) fn walk(
             if let Some(Ok(elem)) = elem {
                 walk_value(&elem, rest, &mut key, visit);
             }
+
         }
     }
     key
@@ -113,7 +131,7 @@ pub(crate) fn sort_in_document_order(
 ) {
     let mut keyed: Vec<(Vec<usize>, Diagnostic)> = diags
         .drain(..)
-        .map(|d| (walk(flow, src, top, &d.path, &mut |_| {}), d))
+        .map(|d| (walk(flow, src, top, &d.path, None), d))
         .collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     // One mistake, one diagnostic: rules that overlap (a schema enum and allowedValues, say)

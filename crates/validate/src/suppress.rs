@@ -40,9 +40,17 @@ impl Suppressions {
         top: &[String],
         diags: &mut Vec<Diagnostic>,
     ) {
+        // Most documents carry no allow lists: skip the per-diagnostic walk for them.
+        let doc_may_allow = match src {
+            crate::order::Source::Bytes(b) => b.windows(ALLOW_KEY.len()).any(|w| w == ALLOW_KEY.as_bytes()),
+            crate::order::Source::Value(_) => true,
+        };
+        if !doc_may_allow && self.allow.is_empty() {
+            return;
+        }
         diags.retain(|d| {
             d.severity == Severity::Error
-                || !(in_document(flow, src, top, d) || self.in_config(flow, d))
+                || !((doc_may_allow && in_document(flow, src, top, d)) || self.in_config(flow, d))
         });
     }
 
@@ -74,10 +82,11 @@ fn in_document(
     d: &Diagnostic,
 ) -> bool {
     let mut allowed = false;
-    crate::order::walk(flow, src, top, &d.path, &mut |v: &Value| {
+    let mut check = |v: &Value| {
         if let Some(allow) = v.get(ALLOW_KEY).and_then(Value::as_array) {
             allowed |= allow.iter().any(|c| c.as_str() == Some(d.code.as_str()));
         }
-    });
+    };
+    crate::order::walk(flow, src, top, &d.path, Some(&mut check));
     allowed
 }

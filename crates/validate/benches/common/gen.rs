@@ -1,7 +1,7 @@
 //! Generated flow documents for benchmarks: a start node, then `n` action nodes cycling
 //! through realistic activities (prompts, templates, conditions, branching cases, HTTP,
 //! queueing), wired in a line with branches, ending in disconnect-contact. `invalid` nodes
-//! get a broken input, port or reference each.
+//! get a broken activity name, incoming port or input each.
 
 use serde_json::{json, Value};
 
@@ -40,10 +40,14 @@ pub fn generate(n: usize, invalid: usize) -> Value {
         let mut edge = json!({"id": format!("e{i}"), "from": prev, "to": name, "condition": port, "properties": {}});
         if i % every == every - 1 && broken < invalid {
             broken += 1;
+            // Node-level mistakes (an unknown activity, a port the activity lacks, an input
+            // of the wrong type) that leave the graph's shape alone.
             match broken % 3 {
                 0 => node["properties"]["activityName"] = json!("no-such-activity"),
                 1 => edge["condition"] = json!("onTimeout"),
-                _ => edge["to"] = json!(format!("Missing_{i}")),
+                _ => {
+                    node["properties"] = json!({"activityName": "play-message", "prompt": 42});
+                }
             }
         }
         if i % 6 == 3 {

@@ -7,6 +7,8 @@ use flow::ActivityType;
 use super::Ctx;
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
+    // The same misspelling tends to repeat; look for the closest name once per spelling.
+    let mut suggestions: std::collections::HashMap<&str, Option<String>> = Default::default();
     for (_, _, n, at) in cx.all_nodes() {
         let Some(name) = n.activity_name() else {
             let props = n.properties.get().map(|p| &p.0);
@@ -38,7 +40,14 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             continue;
         };
         let Some(def) = cx.activity(n) else {
-            let hint = suggest(cx, name);
+            let hint = match suggestions.get(name) {
+                Some(h) => h.clone(),
+                None => {
+                    let h = suggest(cx, name);
+                    suggestions.insert(name, h.clone());
+                    h
+                }
+            };
             let mut d = crate::Diagnostic::error(
                 &format!("{at}/properties/activityName"),
                 "UNKNOWN_ACTIVITY",
