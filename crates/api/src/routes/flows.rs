@@ -221,6 +221,36 @@ fn parse_flow_type(s: &str) -> ApiResult<&'static str> {
     }
 }
 
+/// Replace a flow's draft with a validated document (save and patch).
+async fn write_draft(
+    state: &AppState,
+    p: &Principal,
+    org: &str,
+    current: FlowRecord,
+    expected_version: Option<i64>,
+    doc: Value,
+) -> ApiResult<FlowRecord> {
+    let rec = state
+        .inner
+        .store
+        .update_draft(
+            org,
+            &current.id,
+            expected_version,
+            &DraftUpdate {
+                name: doc_str(&doc, "name").unwrap_or(current.name),
+                description: doc_str(&doc, "description"),
+                flow_type: doc_str(&doc, "flowType").unwrap_or(current.flow_type),
+                document: doc,
+                actor: p.user.clone(),
+                at: ids::now(),
+            },
+        )
+        .await?;
+    state.flow_changed(org, &current.id);
+    Ok(rec)
+}
+
 pub(crate) async fn load_flow(state: &AppState, org: &str, id: &str) -> ApiResult<FlowRecord> {
     state.inner.store.get_flow(org, id).await?.ok_or_else(|| {
         ApiError::NotFound(format!("Flow '{id}' does not exist in this organization."))
@@ -629,22 +659,7 @@ async fn post_dispatch(
             strip_server_fields(&mut doc);
             let current = load_flow(&state, &org, id).await?;
             let report = require_valid(&state, &org, &doc).await?;
-            let rec = store
-                .update_draft(
-                    &org,
-                    id,
-                    q.expected_version,
-                    &DraftUpdate {
-                        name: doc_str(&doc, "name").unwrap_or(current.name),
-                        description: doc_str(&doc, "description"),
-                        flow_type: doc_str(&doc, "flowType").unwrap_or(current.flow_type),
-                        document: doc,
-                        actor: p.user.clone(),
-                        at: ids::now(),
-                    },
-                )
-                .await?;
-            state.flow_changed(&org, id);
+            let rec = write_draft(&state, &p, &org, current, q.expected_version, doc).await?;
             Ok(Json(envelope(&rec, &report)).into_response())
         }
         Some("validate") => {
@@ -718,24 +733,7 @@ async fn patch(
         // Idempotent: the same patch twice changes nothing the second time.
         return Ok(Json(envelope(&current, &report)));
     }
-    let rec = state
-        .inner
-        .store
-        .update_draft(
-            &org,
-            id,
-            q.expected_version,
-            &DraftUpdate {
-                name: doc_str(&merged, "name").unwrap_or(current.name),
-                description: doc_str(&merged, "description"),
-                flow_type: doc_str(&merged, "flowType").unwrap_or(current.flow_type),
-                document: merged,
-                actor: p.user.clone(),
-                at: ids::now(),
-            },
-        )
-        .await?;
-    state.flow_changed(&org, id);
+    let rec = write_draft(&state, &p, &org, current, q.expected_version, merged).await?;
     Ok(Json(envelope(&rec, &report)))
 }
 
