@@ -19,7 +19,8 @@ pub enum StoreError {
     /// The org a new row belongs to does not exist.
     #[error("unknown organization {org_id:?}")]
     UnknownOrg { org_id: String },
-    /// Optimistic locking: the draft has moved on to `current`.
+    /// Optimistic locking: the draft has moved on to version `current` (or, for a checkpoint,
+    /// the execution has moved on to step `current`).
     #[error("the draft is at version {current}")]
     VersionConflict { current: i64 },
     /// The draft is locked by another user.

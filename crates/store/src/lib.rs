@@ -2,9 +2,9 @@
 //! one file in WAL mode) or PostgreSQL, behind one [`Store`] handle.
 //!
 //! Architecture invariant: this is the only crate that writes SQL. The rest of the workspace
-//! sees typed records ([`FlowRecord`], [`FunctionRecord`], ...) and [`StoreError`], whose user
-//! variants (`NotFound`, `NameConflict`, `VersionConflict`, `Locked`, ...) the API turns into
-//! 4xx answers and whose internal ones are always 5xx.
+//! sees typed records ([`FlowRecord`], [`FunctionRecord`], [`ExecutionRecord`], ...) and
+//! [`StoreError`], whose user variants (`NotFound`, `NameConflict`, `VersionConflict`,
+//! `Locked`, ...) the API turns into 4xx answers and whose internal ones are always 5xx.
 //!
 //! # Two backends, one body of SQL
 //!
@@ -25,6 +25,9 @@
 //! - Publishing is one transaction that first locks the parent row (`SELECT ... FOR UPDATE`
 //!   on PostgreSQL; on SQLite `BEGIN IMMEDIATE` already holds the database), so concurrent
 //!   publishers of one flow or function queue and numbering has no gaps or duplicates.
+//! - Claims of shared work (executions to resume) are one statement that picks free rows
+//!   `FOR UPDATE SKIP LOCKED` (PostgreSQL) and stamps a lease on them: concurrent claimers in
+//!   any number of processes never take the same row, and an expired lease frees it again.
 //! - SQLite gets one writer connection and a pool of read-only readers: writes queue in the
 //!   process instead of spinning on `SQLITE_BUSY`, and readers never block in WAL mode.
 //!   Transactions there start with `BEGIN IMMEDIATE`, so another process holding the file
@@ -37,18 +40,24 @@
 //! - `functions` — custom functions: drafts, versions, `tagVersionMap`, locks.
 //! - `entities` — configuration entities (queues, teams, audio files, business hours, entry
 //!   points, global variables, ...) in one generic table keyed by kind.
+//! - `executions` — durable executions (tasks): one row per execution holding the engine
+//!   state and pending commands as JSON, the flow version it runs on, a `step` counter
+//!   guarding checkpoints, and a lease (owner, expiry) naming the process that runs it; the
+//!   pending timers (`execution_timers`, replaced by each checkpoint) and the append-only
+//!   trace (`execution_traces`, numbered per execution, pruned by retention). A checkpoint —
+//!   row, timers, trace — is one transaction. Processes claim unfinished executions whose
+//!   lease is free or expired with `FOR UPDATE SKIP LOCKED` (on SQLite the single writer
+//!   makes the same one-statement `UPDATE ... RETURNING` claim safe). Executions reference
+//!   their org but not their flow: deleting a flow keeps its tasks' history.
 //!
 //! # Room for what comes next
 //!
 //! These get their own modules and migrations; nothing above needs to change for them.
-//! - Executions (tasks) with durable checkpoints: one row per execution holding the engine
-//!   state as JSON and the flow version it started on, plus a `timers` table (due time,
-//!   execution id, lease owner, lease expiry). Runtime workers claim due work with
-//!   `SELECT ... FOR UPDATE SKIP LOCKED` and a lease (on SQLite, the single writer makes a
-//!   plain `UPDATE ... RETURNING` claim equivalent); an expired lease makes work claimable
-//!   again after a crash. Cross-node wake-ups use PostgreSQL `LISTEN/NOTIFY`.
-//! - Execution traces: append-only rows per step (node, activity, inputs, outputs, port,
-//!   timing, error), keyed by execution.
+//! - Due-timer claims across processes: `execution_timers` is indexed by `due` for a
+//!   cluster-wide "what is due now" query; cross-node wake-ups use PostgreSQL
+//!   `LISTEN/NOTIFY`.
+//! - Group commit: checkpoints of many tasks in one transaction, when durable-step throughput
+//!   on one SQLite file (one fsync per commit) is not enough.
 //! - The webhook outbox: deliveries inserted in the same transaction as the change that caused
 //!   them, dequeued with `FOR UPDATE SKIP LOCKED` (zero2prod's issue_delivery_worker), with an
 //!   attempt log.
@@ -114,11 +123,13 @@ macro_rules! transaction {
 
 mod auth;
 mod entities;
+mod executions;
 mod flows;
 mod functions;
 
 pub use auth::{ClientRecord, Org, TokenRecord};
 pub use entities::EntityRecord;
+pub use executions::{Checkpoint, ExecutionFilter, ExecutionRecord, TimerRow, TraceRow};
 pub use flows::{DraftUpdate, FlowFilter, FlowRecord, FlowVersionRecord, PublishRequest};
 pub use functions::{FunctionRecord, FunctionVersionRecord};
 

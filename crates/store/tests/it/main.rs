@@ -40,6 +40,7 @@ macro_rules! store_test {
 mod auth;
 mod connect;
 mod entities;
+mod executions;
 mod flows;
 mod functions;
 mod util;

@@ -1,0 +1,632 @@
+//! Durable executions (tasks): the engine's state at every checkpoint, the task's pending
+//! timers, its trace, and the leases that say which server process runs it.
+//!
+//! The store gives `state` and `pending` no meaning: they are the runtime's JSON. What it does
+//! guarantee:
+//!
+//! - A checkpoint is one transaction: the row (guarded by `step`), the complete set of pending
+//!   timers and the trace records of the step commit together or not at all. `step` is the
+//!   optimistic-locking token: the write sets `step = expected + 1` in the same statement that
+//!   checks it, so of two writers holding the same checkpoint exactly one wins and the other
+//!   gets [`StoreError::VersionConflict`] with nothing written.
+//! - Leases: an execution is *held* while `lease_until` is in the future, and *free* when
+//!   `lease_until` is NULL or has passed (a crashed process's tasks become claimable again once
+//!   its leases run out). [`Store::claim_unfinished_executions`] takes free unfinished tasks in
+//!   one statement — `FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent claimers in several
+//!   processes never both take one; on SQLite the single writer (and `BEGIN IMMEDIATE`
+//!   across processes) serializes claims. Owner ids must be unique per process lifetime: a
+//!   claim never returns an execution whose lease is still running, even to its own owner.
+//!   The runtime should insert a new execution with itself as the lease owner, so no other
+//!   process's sweep picks up a task that is running here.
+//! - Checkpoints do not touch the lease: a task keeps its owner until the owner releases it,
+//!   the lease runs out, or (for finished tasks) forever, harmlessly — claims only ever take
+//!   `running` and `waiting` executions.
+//! - Trace records are numbered 1, 2, 3, ... per execution, continuing across checkpoints.
+//!   Retention ([`Store::prune_traces`]) removes the trace of finished executions and keeps
+//!   the execution rows.
+//! - Executions reference their org (deleting the org deletes them with their timers and
+//!   traces) but not their flow: deleting a flow keeps the history of the tasks that ran it,
+//!   so `flow_id` may name a flow that no longer exists.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::sql::{count_arg, from_json, to_json, write_error, Arg, Ts};
+use crate::{Backend, Store, StoreError};
+
+/// One execution (task) of a flow, as of its latest checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    /// Globally unique (leases and timers are addressed by id alone).
+    pub id: String,
+    pub org_id: String,
+    pub flow_id: String,
+    /// The published version the task runs on; `None` = the draft (for testing).
+    pub flow_version: Option<i64>,
+    /// `running`, `waiting`, `completed`, `failed` or `cancelled`.
+    pub status: String,
+    /// The engine's task state (opaque here).
+    pub state: serde_json::Value,
+    /// Commands issued but not yet answered (a JSON array), re-performed after a restart.
+    pub pending: serde_json::Value,
+    pub error: Option<String>,
+    /// Checkpoint counter: the optimistic guard against two writers.
+    pub step: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The server process running the task.
+    pub lease_owner: Option<String>,
+    /// The lease is held until then; NULL or past = free.
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// A pending timer of an execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerRow {
+    pub execution_id: String,
+    pub timer_id: i64,
+    pub due: DateTime<Utc>,
+}
+
+/// One trace record of an execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceRow {
+    pub execution_id: String,
+    /// 1, 2, 3, ... per execution.
+    pub seq: i64,
+    pub record: serde_json::Value,
+    /// When the checkpoint that wrote it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// What [`Store::checkpoint_execution`] writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Must equal the stored `step`; the write sets `step = expected_step + 1`.
+    pub expected_step: i64,
+    pub status: String,
+    pub state: serde_json::Value,
+    pub pending: serde_json::Value,
+    pub error: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The task's complete set of pending timers (`(timer id, due)`, ids unique): replaces the
+    /// stored set.
+    pub timers: Vec<(i64, DateTime<Utc>)>,
+    /// Appended to the trace, numbering continuing.
+    pub trace: Vec<serde_json::Value>,
+    /// Becomes `updated_at` and the time of the trace records.
+    pub at: DateTime<Utc>,
+}
+
+/// Which executions [`Store::list_executions`] returns: newest first (by `created_at`, then
+/// id descending).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionFilter {
+    pub flow_id: Option<String>,
+    pub status: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl Default for ExecutionFilter {
+    /// Every execution, no paging.
+    fn default() -> Self {
+        ExecutionFilter {
+            flow_id: None,
+            status: None,
+            offset: 0,
+            limit: u64::MAX,
+        }
+    }
+}
+
+const EXECUTION_COLUMNS: &str = "id, org_id, flow_id, flow_version, status, state, pending, \
+     error, step, created_at, updated_at, finished_at, lease_owner, lease_until";
+
+/// The statuses of executions that have not finished: the ones claims take.
+const UNFINISHED: &str = "('running', 'waiting')";
+
+/// Rows per multi-row `INSERT`: far below both backends' bind-parameter limits.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Leases never run past this (the fixed-width SQLite encoding has four-digit years).
+const LATEST_LEASE_MILLIS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
+#[derive(sqlx::FromRow)]
+struct ExecutionRow {
+    id: String,
+    org_id: String,
+    flow_id: String,
+    flow_version: Option<i64>,
+    status: String,
+    state: String,
+    pending: String,
+    error: Option<String>,
+    step: i64,
+    created_at: Ts,
+    updated_at: Ts,
+    finished_at: Option<Ts>,
+    lease_owner: Option<String>,
+    lease_until: Option<Ts>,
+}
+
+impl TryFrom<ExecutionRow> for ExecutionRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ExecutionRow) -> Result<Self, StoreError> {
+        Ok(ExecutionRecord {
+            state: from_json(&row.state, "executions.state")?,
+            pending: from_json(&row.pending, "executions.pending")?,
+            id: row.id,
+            org_id: row.org_id,
+            flow_id: row.flow_id,
+            flow_version: row.flow_version,
+            status: row.status,
+            error: row.error,
+            step: row.step,
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+            finished_at: row.finished_at.map(|t| t.0),
+            lease_owner: row.lease_owner,
+            lease_until: row.lease_until.map(|t| t.0),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TimerDbRow {
+    execution_id: String,
+    timer_id: i64,
+    due: Ts,
+}
+
+#[derive(sqlx::FromRow)]
+struct TraceDbRow {
+    execution_id: String,
+    seq: i64,
+    record: String,
+    at: Ts,
+}
+
+/// `INSERT INTO execution_timers` of `rows` rows; `$1` is the execution id, then
+/// `(timer_id, due)` per row.
+fn timers_insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i))
+        .collect();
+    format!(
+        "INSERT INTO execution_timers (execution_id, timer_id, due) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// `INSERT INTO execution_traces` of `rows` rows; `$1` is the execution id, `$2` the time,
+/// then `(seq, record)` per row.
+fn trace_insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("($1, ${}, ${}, $2)", 3 + 2 * i, 4 + 2 * i))
+        .collect();
+    format!(
+        "INSERT INTO execution_traces (execution_id, seq, record, at) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// Inserts `$timers` (`&[(i64, DateTime<Utc>)]`) for execution `$id` inside transaction `$tx`.
+macro_rules! insert_timers {
+    ($tx:ident, $id:expr, $timers:expr) => {
+        for chunk in $timers.chunks(ROWS_PER_INSERT) {
+            let sql = timers_insert_sql(chunk.len());
+            let mut query = sqlx::query(&sql).bind($id);
+            for (timer_id, due) in chunk {
+                query = query.bind(*timer_id).bind(Ts::new(*due));
+            }
+            query.execute(&mut *$tx).await?;
+        }
+    };
+}
+
+/// Appends `$records` (serialized JSON) to the trace of execution `$id`, numbered from
+/// `$first_seq`, inside transaction `$tx`.
+macro_rules! append_trace {
+    ($tx:ident, $id:expr, $first_seq:expr, $records:expr, $at:expr) => {
+        let mut seq: i64 = $first_seq;
+        for chunk in $records.chunks(ROWS_PER_INSERT) {
+            let sql = trace_insert_sql(chunk.len());
+            let mut query = sqlx::query(&sql).bind($id).bind($at);
+            for record in chunk {
+                query = query.bind(seq).bind(record);
+                seq += 1;
+            }
+            query.execute(&mut *$tx).await?;
+        }
+    };
+}
+
+/// When a lease of `lease` taken at `now` runs out (capped at the year 9999).
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    let latest = DateTime::<Utc>::from_timestamp_millis(LATEST_LEASE_MILLIS)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    chrono::Duration::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .map_or(latest, |until| until.min(latest))
+}
+
+impl Store {
+    /// Inserts a new execution with its first checkpoint's timers and trace (numbered from 1,
+    /// timed `e.updated_at`), in one transaction. [`StoreError::AlreadyExists`] if the id is
+    /// taken, [`StoreError::UnknownOrg`].
+    pub async fn insert_execution(
+        &self,
+        e: &ExecutionRecord,
+        timers: &[(i64, DateTime<Utc>)],
+        trace: &[serde_json::Value],
+    ) -> Result<(), StoreError> {
+        let state = to_json(&e.state)?;
+        let pending = to_json(&e.pending)?;
+        let trace = trace.iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
+        let at = Ts::new(e.updated_at);
+        let sql = format!(
+            "INSERT INTO executions ({EXECUTION_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        );
+        transaction!(self, |tx| {
+            sqlx::query(&sql)
+                .bind(&e.id)
+                .bind(&e.org_id)
+                .bind(&e.flow_id)
+                .bind(e.flow_version)
+                .bind(&e.status)
+                .bind(&state)
+                .bind(&pending)
+                .bind(&e.error)
+                .bind(e.step)
+                .bind(Ts::new(e.created_at))
+                .bind(at)
+                .bind(Ts::opt(e.finished_at))
+                .bind(&e.lease_owner)
+                .bind(Ts::opt(e.lease_until))
+                .execute(&mut *tx)
+                .await
+                .map_err(|err| write_error(err, "executions", &e.org_id, &e.id, &e.id))?;
+            insert_timers!(tx, &e.id, timers);
+            append_trace!(tx, &e.id, 1, trace, at);
+        });
+        Ok(())
+    }
+
+    /// Writes a checkpoint in one transaction: updates the row if its `step` is still
+    /// `c.expected_step` (setting it to `expected_step + 1`), replaces the pending timers with
+    /// `c.timers` and appends `c.trace`. Returns the execution as written. The lease is left
+    /// as it is.
+    ///
+    /// [`StoreError::NotFound`] (also for another org's execution);
+    /// [`StoreError::VersionConflict`] with the stored step when `expected_step` is stale —
+    /// nothing is written then. Under concurrent checkpoints with one `expected_step`, exactly
+    /// one wins.
+    pub async fn checkpoint_execution(
+        &self,
+        org_id: &str,
+        id: &str,
+        c: &Checkpoint,
+    ) -> Result<ExecutionRecord, StoreError> {
+        let state = to_json(&c.state)?;
+        let pending = to_json(&c.pending)?;
+        let trace = c.trace.iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
+        let at = Ts::new(c.at);
+        let update = format!(
+            "UPDATE executions SET status = $4, state = $5, pending = $6, error = $7, \
+                 finished_at = $8, updated_at = $9, step = step + 1 \
+             WHERE org_id = $1 AND id = $2 AND step = $3 \
+             RETURNING {EXECUTION_COLUMNS}"
+        );
+        let row = transaction!(self, |tx| {
+            // The guarded write comes first: on PostgreSQL it also locks the row, so a
+            // concurrent checkpoint waits for this one and then finds the step moved on.
+            let row = sqlx::query_as::<_, ExecutionRow>(&update)
+                .bind(org_id)
+                .bind(id)
+                .bind(c.expected_step)
+                .bind(&c.status)
+                .bind(&state)
+                .bind(&pending)
+                .bind(&c.error)
+                .bind(Ts::opt(c.finished_at))
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                // Nothing matched: say why. Leaving here rolls the transaction back.
+                let current: Option<i64> =
+                    sqlx::query_scalar("SELECT step FROM executions WHERE org_id = $1 AND id = $2")
+                        .bind(org_id)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Err(match current {
+                    Some(current) => StoreError::VersionConflict { current },
+                    None => StoreError::NotFound,
+                });
+            };
+            sqlx::query("DELETE FROM execution_timers WHERE execution_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            insert_timers!(tx, id, c.timers);
+            if !trace.is_empty() {
+                let last: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(seq), 0) FROM execution_traces WHERE execution_id = $1",
+                )
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                append_trace!(tx, id, last + 1, trace, at);
+            }
+            row
+        });
+        ExecutionRecord::try_from(row)
+    }
+
+    pub async fn get_execution(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        let sql =
+            format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE org_id = $1 AND id = $2");
+        let row = reader!(self, |pool| sqlx::query_as::<_, ExecutionRow>(&sql)
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(ExecutionRecord::try_from).transpose()
+    }
+
+    /// One page of the org's executions matching `filter`, newest first, and how many match
+    /// in all.
+    pub async fn list_executions(
+        &self,
+        org_id: &str,
+        filter: &ExecutionFilter,
+    ) -> Result<(Vec<ExecutionRecord>, u64), StoreError> {
+        let mut args = vec![Arg::Text(org_id.to_owned())];
+        let mut conditions = String::from("org_id = $1");
+        if let Some(flow_id) = &filter.flow_id {
+            args.push(Arg::Text(flow_id.clone()));
+            conditions += &format!(" AND flow_id = ${}", args.len());
+        }
+        if let Some(status) = &filter.status {
+            args.push(Arg::Text(status.clone()));
+            conditions += &format!(" AND status = ${}", args.len());
+        }
+
+        let count_sql = format!("SELECT COUNT(*) FROM executions WHERE {conditions}");
+        let total: i64 = reader!(self, |pool| {
+            let mut query = sqlx::query_scalar(&count_sql);
+            for arg in &args {
+                query = match arg {
+                    Arg::Text(s) => query.bind(s),
+                    Arg::Int(i) => query.bind(i),
+                };
+            }
+            query.fetch_one(pool).await
+        })?;
+
+        let n = args.len();
+        args.push(Arg::Int(count_arg(filter.limit)));
+        args.push(Arg::Int(count_arg(filter.offset)));
+        let page_sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE {conditions} \
+             ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let rows = reader!(self, |pool| {
+            let mut query = sqlx::query_as::<_, ExecutionRow>(&page_sql);
+            for arg in &args {
+                query = match arg {
+                    Arg::Text(s) => query.bind(s),
+                    Arg::Int(i) => query.bind(i),
+                };
+            }
+            query.fetch_all(pool).await
+        })?;
+        let executions = rows
+            .into_iter()
+            .map(ExecutionRecord::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((executions, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// Claims up to `limit` unfinished executions (status `running` or `waiting`) of every
+    /// org whose lease is free (`lease_until` NULL or not after `now`), for `owner`, until
+    /// `now + lease`. Returns only the executions claimed, ordered by `created_at`, then id
+    /// (which free ones a claim takes when more than `limit` are free is unspecified).
+    ///
+    /// One statement: on PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so
+    /// concurrent claimers (in any number of processes) never take the same execution; an
+    /// execution another claimer is taking is skipped, not waited for.
+    pub async fn claim_unfinished_executions(
+        &self,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let skip_locked = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        // MATERIALIZED: the candidates are chosen (and locked) exactly once, never re-run
+        // as part of the update's plan.
+        let sql = format!(
+            "WITH claimable AS MATERIALIZED ( \
+                 SELECT id FROM executions \
+                 WHERE status IN {UNFINISHED} AND (lease_until IS NULL OR lease_until <= $3) \
+                 LIMIT $4{skip_locked} \
+             ) \
+             UPDATE executions SET lease_owner = $1, lease_until = $2 \
+             WHERE id IN (SELECT id FROM claimable) \
+             RETURNING {EXECUTION_COLUMNS}"
+        );
+        let rows = writer!(self, |pool| sqlx::query_as::<_, ExecutionRow>(&sql)
+            .bind(owner)
+            .bind(Ts::new(lease_end(now, lease)))
+            .bind(Ts::new(now))
+            .bind(count_arg(limit))
+            .fetch_all(pool)
+            .await)?;
+        let mut claimed = rows
+            .into_iter()
+            .map(ExecutionRecord::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(claimed)
+    }
+
+    /// Extends `owner`'s lease on execution `id` to `until`. False if `owner` does not hold
+    /// it (anymore): someone else claimed it, it was released, or there is no such execution.
+    /// A lease that ran out but was not claimed by anyone else can still be renewed.
+    pub async fn renew_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let renewed = writer!(self, |pool| sqlx::query(
+            "UPDATE executions SET lease_until = $3 WHERE id = $1 AND lease_owner = $2"
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(Ts::new(until))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(renewed > 0)
+    }
+
+    /// Extends every lease `owner` holds on an unfinished execution to `until`, in one
+    /// statement (the heartbeat of a process with many parked tasks); returns how many.
+    pub async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, StoreError> {
+        let sql = format!(
+            "UPDATE executions SET lease_until = $2 \
+             WHERE status IN {UNFINISHED} AND lease_owner = $1"
+        );
+        let renewed = writer!(self, |pool| sqlx::query(&sql)
+            .bind(owner)
+            .bind(Ts::new(until))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(renewed)
+    }
+
+    /// Gives up `owner`'s lease on execution `id`, making it claimable at once. Does nothing
+    /// if `owner` does not hold it.
+    pub async fn release_lease(&self, id: &str, owner: &str) -> Result<(), StoreError> {
+        writer!(self, |pool| sqlx::query(
+            "UPDATE executions SET lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_owner = $2"
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The pending timers of execution `id`, soonest first (then by timer id).
+    pub async fn timers_of(&self, id: &str) -> Result<Vec<TimerRow>, StoreError> {
+        let rows = reader!(self, |pool| sqlx::query_as::<_, TimerDbRow>(
+            "SELECT execution_id, timer_id, due FROM execution_timers \
+             WHERE execution_id = $1 ORDER BY due, timer_id"
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| TimerRow {
+                execution_id: row.execution_id,
+                timer_id: row.timer_id,
+                due: row.due.0,
+            })
+            .collect())
+    }
+
+    /// The trace of the org's execution `id`, in order (empty for an unknown execution, or
+    /// one whose trace was pruned).
+    pub async fn trace_of(&self, org_id: &str, id: &str) -> Result<Vec<TraceRow>, StoreError> {
+        let rows = reader!(self, |pool| sqlx::query_as::<_, TraceDbRow>(
+            "SELECT t.execution_id, t.seq, t.record, t.at \
+             FROM execution_traces t JOIN executions e ON e.id = t.execution_id \
+             WHERE e.org_id = $1 AND t.execution_id = $2 ORDER BY t.seq"
+        )
+        .bind(org_id)
+        .bind(id)
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(TraceRow {
+                    record: from_json(&row.record, "execution_traces.record")?,
+                    execution_id: row.execution_id,
+                    seq: row.seq,
+                    at: row.at.0,
+                })
+            })
+            .collect()
+    }
+
+    /// Retention: deletes the trace rows of every execution that finished before `before`
+    /// (the executions themselves stay). Returns how many rows went.
+    pub async fn prune_traces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let pruned = writer!(self, |pool| sqlx::query(
+            "DELETE FROM execution_traces WHERE execution_id IN \
+                 (SELECT id FROM executions WHERE finished_at < $1)"
+        )
+        .bind(Ts::new(before))
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(pruned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_inserts_number_their_placeholders() {
+        assert_eq!(
+            timers_insert_sql(2),
+            "INSERT INTO execution_timers (execution_id, timer_id, due) \
+             VALUES ($1, $2, $3), ($1, $4, $5)"
+        );
+        assert_eq!(
+            trace_insert_sql(2),
+            "INSERT INTO execution_traces (execution_id, seq, record, at) \
+             VALUES ($1, $3, $4, $2), ($1, $5, $6, $2)"
+        );
+    }
+
+    #[test]
+    fn leases_end_by_the_year_9999() {
+        let now = crate::now();
+        assert_eq!(
+            lease_end(now, Duration::from_secs(30)),
+            now + chrono::Duration::seconds(30)
+        );
+        let latest = lease_end(now, Duration::MAX);
+        assert_eq!(latest.to_rfc3339(), "9999-12-31T23:59:59.999+00:00");
+    }
+}

@@ -1,0 +1,654 @@
+//! Durable executions: checkpoints guarded by step, timers, traces, leases and claims.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use store::{Checkpoint, ExecutionFilter, ExecutionRecord, StoreError, TimerRow};
+
+use crate::util::{flow, org, ts};
+
+const LEASE: Duration = Duration::from_secs(30);
+
+/// A new execution of `flow_id`, parked (`waiting`) at step 0 with no lease.
+fn execution(org_id: &str, flow_id: &str, created_at: DateTime<Utc>) -> ExecutionRecord {
+    ExecutionRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        org_id: org_id.to_owned(),
+        flow_id: flow_id.to_owned(),
+        flow_version: Some(1),
+        status: "waiting".to_owned(),
+        state: json!({"node": "Queue", "vars": {"zeta": 1, "alpha": "é"}}),
+        pending: json!([{"kind": "http", "node": "Lookup"}]),
+        error: None,
+        step: 0,
+        created_at,
+        updated_at: created_at,
+        finished_at: None,
+        lease_owner: None,
+        lease_until: None,
+    }
+}
+
+fn checkpoint(expected_step: i64, status: &str, marker: i64) -> Checkpoint {
+    Checkpoint {
+        expected_step,
+        status: status.to_owned(),
+        state: json!({"marker": marker}),
+        pending: json!([]),
+        error: None,
+        finished_at: None,
+        timers: Vec::new(),
+        trace: vec![json!({"node": format!("n{marker}")})],
+        at: ts("2026-03-01T10:00:05.000Z"),
+    }
+}
+
+/// A finished execution (`completed` at `finished_at`), with one trace record.
+async fn finished(
+    store: &store::Store,
+    org_id: &str,
+    finished_at: DateTime<Utc>,
+) -> ExecutionRecord {
+    let mut e = execution(org_id, "flow", finished_at);
+    e.status = "completed".to_owned();
+    e.finished_at = Some(finished_at);
+    store
+        .insert_execution(&e, &[], &[json!({"node": "End"})])
+        .await
+        .unwrap();
+    e
+}
+
+fn ids(executions: &[ExecutionRecord]) -> Vec<&str> {
+    executions.iter().map(|e| e.id.as_str()).collect()
+}
+
+store_test!(execution_round_trip, |store| async move {
+    let org_id = org(&store).await;
+    let other_org = org(&store).await;
+    let mut e = execution(&org_id, "flow-1", ts("2026-03-01T10:00:00.123456Z"));
+    e.lease_owner = Some("node-a".to_owned());
+    e.lease_until = Some(ts("2026-03-01T10:00:30.5Z"));
+    e.flow_version = None;
+    let timers = [
+        (2, ts("2026-03-01T10:05:00.000Z")),
+        (1, ts("2026-03-01T10:01:00.999999Z")),
+    ];
+    let trace = [
+        json!({"node": "Start", "port": "out"}),
+        json!({"node": "Queue"}),
+    ];
+    store.insert_execution(&e, &timers, &trace).await.unwrap();
+
+    let back = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
+    assert_eq!(back.created_at, ts("2026-03-01T10:00:00.123Z"));
+    assert_eq!(
+        back.state.to_string(),
+        e.state.to_string(),
+        "key order kept"
+    );
+    let mut expected = e.clone();
+    expected.created_at = back.created_at;
+    expected.updated_at = back.created_at;
+    assert_eq!(back, expected);
+    assert_eq!(store.get_execution(&other_org, &e.id).await.unwrap(), None);
+
+    assert_eq!(
+        store.timers_of(&e.id).await.unwrap(),
+        [
+            TimerRow {
+                execution_id: e.id.clone(),
+                timer_id: 1,
+                due: ts("2026-03-01T10:01:00.999Z"),
+            },
+            TimerRow {
+                execution_id: e.id.clone(),
+                timer_id: 2,
+                due: ts("2026-03-01T10:05:00.000Z"),
+            },
+        ]
+    );
+    let back_trace = store.trace_of(&org_id, &e.id).await.unwrap();
+    assert_eq!(back_trace.iter().map(|t| t.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(back_trace[0].record, trace[0]);
+    assert_eq!(back_trace[1].record, trace[1]);
+    assert!(back_trace.iter().all(|t| t.at == back.updated_at));
+    assert!(store.trace_of(&other_org, &e.id).await.unwrap().is_empty());
+
+    let dup = store.insert_execution(&e, &[], &[]).await;
+    assert!(
+        matches!(&dup, Err(StoreError::AlreadyExists { id }) if *id == e.id),
+        "{dup:?}"
+    );
+    let orphan = store
+        .insert_execution(&execution("no-such-org", "f", store::now()), &[], &[])
+        .await;
+    assert!(
+        matches!(&orphan, Err(StoreError::UnknownOrg { org_id }) if org_id == "no-such-org"),
+        "{orphan:?}"
+    );
+});
+
+store_test!(
+    list_executions_filters_orders_and_pages,
+    |store| async move {
+        let org_id = org(&store).await;
+        let other_org = org(&store).await;
+        let mut all = Vec::new();
+        for (i, (flow_id, status)) in [
+            ("a", "running"),
+            ("b", "waiting"),
+            ("a", "completed"),
+            ("a", "waiting"),
+            ("b", "failed"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut e = execution(&org_id, flow_id, ts("2026-03-01T10:00:00Z"));
+            e.created_at += chrono::Duration::seconds(i as i64);
+            e.status = status.to_owned();
+            store.insert_execution(&e, &[], &[]).await.unwrap();
+            all.push(e);
+        }
+        store
+            .insert_execution(&execution(&other_org, "a", store::now()), &[], &[])
+            .await
+            .unwrap();
+        let newest_first: Vec<&str> = all.iter().rev().map(|e| e.id.as_str()).collect();
+
+        let (page, total) = store
+            .list_executions(&org_id, &ExecutionFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(total, 5);
+        assert_eq!(ids(&page), newest_first);
+
+        let by_flow = ExecutionFilter {
+            flow_id: Some("a".to_owned()),
+            ..ExecutionFilter::default()
+        };
+        let (page, total) = store.list_executions(&org_id, &by_flow).await.unwrap();
+        assert_eq!(total, 3);
+        assert_eq!(ids(&page), [&all[3].id, &all[2].id, &all[0].id]);
+
+        let waiting_a = ExecutionFilter {
+            status: Some("waiting".to_owned()),
+            ..by_flow.clone()
+        };
+        let (page, total) = store.list_executions(&org_id, &waiting_a).await.unwrap();
+        assert_eq!((ids(&page), total), (vec![all[3].id.as_str()], 1));
+
+        let paged = ExecutionFilter {
+            offset: 1,
+            limit: 2,
+            ..ExecutionFilter::default()
+        };
+        let (page, total) = store.list_executions(&org_id, &paged).await.unwrap();
+        assert_eq!(total, 5, "the total ignores paging");
+        assert_eq!(ids(&page), newest_first[1..3]);
+
+        let none = ExecutionFilter {
+            status: Some("cancelled".to_owned()),
+            ..ExecutionFilter::default()
+        };
+        assert_eq!(
+            store.list_executions(&org_id, &none).await.unwrap(),
+            (Vec::new(), 0)
+        );
+    }
+);
+
+store_test!(
+    checkpoint_appends_trace_and_replaces_timers,
+    |store| async move {
+        let org_id = org(&store).await;
+        let e = execution(&org_id, "flow", ts("2026-03-01T10:00:00Z"));
+        store
+            .insert_execution(
+                &e,
+                &[
+                    (1, ts("2026-03-01T10:01:00Z")),
+                    (2, ts("2026-03-01T10:02:00Z")),
+                ],
+                &[json!({"node": "Start"})],
+            )
+            .await
+            .unwrap();
+
+        let mut c = checkpoint(0, "waiting", 1);
+        c.timers = vec![
+            (2, ts("2026-03-01T10:02:00Z")),
+            (3, ts("2026-03-01T10:03:00Z")),
+        ];
+        c.trace = vec![json!({"node": "A"}), json!({"node": "B"})];
+        let saved = store
+            .checkpoint_execution(&org_id, &e.id, &c)
+            .await
+            .unwrap();
+        assert_eq!(saved.step, 1);
+        assert_eq!(saved.state, json!({"marker": 1}));
+        assert_eq!(saved.pending, json!([]));
+        assert_eq!(saved.updated_at, c.at);
+        assert_eq!(saved.created_at, e.created_at);
+        assert_eq!(
+            store.get_execution(&org_id, &e.id).await.unwrap(),
+            Some(saved)
+        );
+        let timer_ids: Vec<i64> = store
+            .timers_of(&e.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.timer_id)
+            .collect();
+        assert_eq!(timer_ids, [2, 3]);
+
+        // The last step: finished, no timers left, an error recorded.
+        let mut last = checkpoint(1, "failed", 2);
+        last.error = Some("HTTP 500 at Lookup".to_owned());
+        last.finished_at = Some(ts("2026-03-01T10:00:06Z"));
+        last.trace = vec![json!({"node": "C", "error": "HTTP 500"})];
+        let done = store
+            .checkpoint_execution(&org_id, &e.id, &last)
+            .await
+            .unwrap();
+        assert_eq!(done.step, 2);
+        assert_eq!(done.status, "failed");
+        assert_eq!(done.error.as_deref(), Some("HTTP 500 at Lookup"));
+        assert_eq!(done.finished_at, last.finished_at);
+        assert!(store.timers_of(&e.id).await.unwrap().is_empty());
+
+        let trace = store.trace_of(&org_id, &e.id).await.unwrap();
+        let seqs: Vec<i64> = trace.iter().map(|t| t.seq).collect();
+        let nodes: Vec<&serde_json::Value> = trace.iter().map(|t| &t.record["node"]).collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+        assert_eq!(
+            nodes,
+            [&json!("Start"), &json!("A"), &json!("B"), &json!("C")]
+        );
+
+        // A checkpoint without trace records appends nothing.
+        let mut quiet = checkpoint(2, "failed", 3);
+        quiet.trace.clear();
+        store
+            .checkpoint_execution(&org_id, &e.id, &quiet)
+            .await
+            .unwrap();
+        assert_eq!(store.trace_of(&org_id, &e.id).await.unwrap().len(), 4);
+
+        // Many records in one step (more than one multi-row insert).
+        let mut big = checkpoint(3, "failed", 4);
+        big.trace = (0..1200).map(|i| json!({"i": i})).collect();
+        big.timers = (0..1100)
+            .map(|i| (i, ts("2026-03-02T00:00:00Z") + chrono::Duration::seconds(i)))
+            .collect();
+        store
+            .checkpoint_execution(&org_id, &e.id, &big)
+            .await
+            .unwrap();
+        let trace = store.trace_of(&org_id, &e.id).await.unwrap();
+        assert_eq!(trace.len(), 1204);
+        assert_eq!(trace[1203].seq, 1204);
+        assert_eq!(trace[1203].record, json!({"i": 1199}));
+        assert_eq!(store.timers_of(&e.id).await.unwrap().len(), 1100);
+    }
+);
+
+store_test!(
+    stale_checkpoint_conflicts_and_changes_nothing,
+    |store| async move {
+        let org_id = org(&store).await;
+        let other_org = org(&store).await;
+        let e = execution(&org_id, "flow", ts("2026-03-01T10:00:00Z"));
+        store
+            .insert_execution(&e, &[(1, ts("2026-03-01T10:01:00Z"))], &[json!({"n": 0})])
+            .await
+            .unwrap();
+        let first = store
+            .checkpoint_execution(&org_id, &e.id, &checkpoint(0, "waiting", 1))
+            .await
+            .unwrap();
+        let timers = store.timers_of(&e.id).await.unwrap();
+        let trace = store.trace_of(&org_id, &e.id).await.unwrap();
+
+        let mut stale = checkpoint(0, "completed", 2);
+        stale.timers = vec![(9, ts("2026-03-01T11:00:00Z"))];
+        let result = store.checkpoint_execution(&org_id, &e.id, &stale).await;
+        assert!(
+            matches!(result, Err(StoreError::VersionConflict { current: 1 })),
+            "{result:?}"
+        );
+        assert!(!result.unwrap_err().is_internal());
+        assert_eq!(
+            store.get_execution(&org_id, &e.id).await.unwrap(),
+            Some(first)
+        );
+        assert_eq!(store.timers_of(&e.id).await.unwrap(), timers);
+        assert_eq!(store.trace_of(&org_id, &e.id).await.unwrap(), trace);
+
+        for (org, id) in [(&other_org, e.id.as_str()), (&org_id, "no-such-execution")] {
+            let missing = store
+                .checkpoint_execution(org, id, &checkpoint(1, "waiting", 3))
+                .await;
+            assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+        }
+    }
+);
+
+store_test!(
+    concurrent_checkpoints_with_one_expected_step_have_one_winner,
+    |store| async move {
+        let org_id = org(&store).await;
+        let e = execution(&org_id, "flow", ts("2026-03-01T10:00:00Z"));
+        store.insert_execution(&e, &[], &[]).await.unwrap();
+
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let (store, org_id, id) = (store.clone(), org_id.clone(), e.id.clone());
+                tokio::spawn(async move {
+                    let mut c = checkpoint(0, "waiting", i);
+                    c.timers = vec![(i, ts("2026-03-01T10:01:00Z"))];
+                    (i, store.checkpoint_execution(&org_id, &id, &c).await)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                (i, Ok(saved)) => winners.push((i, saved)),
+                (_, Err(StoreError::VersionConflict { current: 1 })) => {}
+                (_, Err(e)) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one checkpoint wins");
+        let (i, saved) = &winners[0];
+        assert_eq!(saved.step, 1);
+        let now = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
+        assert_eq!(now.state, json!({"marker": i}));
+        let timer_ids: Vec<i64> = store
+            .timers_of(&e.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.timer_id)
+            .collect();
+        assert_eq!(timer_ids, [*i]);
+        let trace = store.trace_of(&org_id, &e.id).await.unwrap();
+        assert_eq!(trace.len(), 1, "only the winner's trace");
+        assert_eq!(trace[0].record, json!({"node": format!("n{i}")}));
+    }
+);
+
+store_test!(
+    concurrent_claimers_take_each_unfinished_execution_once,
+    |store| async move {
+        let org_a = org(&store).await;
+        let org_b = org(&store).await;
+        let now = ts("2026-03-01T12:00:00Z");
+        let mut unfinished = BTreeSet::new();
+        for i in 0..60 {
+            let org_id = if i % 2 == 0 { &org_a } else { &org_b };
+            let mut e = execution(org_id, "flow", now);
+            e.status = if i % 3 == 0 { "running" } else { "waiting" }.to_owned();
+            store.insert_execution(&e, &[], &[]).await.unwrap();
+            unfinished.insert(e.id);
+        }
+        let mut finished_ids = BTreeSet::new();
+        for status in ["completed", "failed", "cancelled"] {
+            let mut e = execution(&org_a, "flow", now);
+            e.status = status.to_owned();
+            e.finished_at = Some(now);
+            store.insert_execution(&e, &[], &[]).await.unwrap();
+            finished_ids.insert(e.id);
+        }
+        // Held by a live lease elsewhere: not claimable.
+        let mut held = execution(&org_b, "flow", now);
+        held.lease_owner = Some("node-c".to_owned());
+        held.lease_until = Some(now + chrono::Duration::seconds(10));
+        store.insert_execution(&held, &[], &[]).await.unwrap();
+
+        let claimers: Vec<_> = ["node-a", "node-b"]
+            .into_iter()
+            .map(|owner| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut claimed = Vec::new();
+                    loop {
+                        let batch = store
+                            .claim_unfinished_executions(owner, LEASE, now, 7)
+                            .await
+                            .unwrap();
+                        if batch.is_empty() {
+                            return claimed;
+                        }
+                        assert!(batch.len() <= 7);
+                        for e in batch {
+                            assert_eq!(e.lease_owner.as_deref(), Some(owner));
+                            assert_eq!(e.lease_until, Some(now + chrono::Duration::seconds(30)));
+                            claimed.push(e.id);
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        let mut seen = BTreeSet::new();
+        let mut total = 0;
+        for claimer in claimers {
+            let claimed = claimer.await.unwrap();
+            total += claimed.len();
+            seen.extend(claimed);
+        }
+        assert_eq!(total, unfinished.len(), "nothing claimed twice");
+        assert_eq!(seen, unfinished, "every unfinished execution claimed");
+        assert!(seen.is_disjoint(&finished_ids));
+
+        // Everything is leased now.
+        let again = store
+            .claim_unfinished_executions("node-d", LEASE, now, 100)
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "{:?}", ids(&again));
+        assert!(store
+            .claim_unfinished_executions("node-d", LEASE, now, 0)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+);
+
+store_test!(leases_expire_renew_and_release, |store| async move {
+    let org_id = org(&store).await;
+    let now = ts("2026-03-01T12:00:00Z");
+    let e = execution(&org_id, "flow", now);
+    store.insert_execution(&e, &[], &[]).await.unwrap();
+    let later = |secs: i64| now + chrono::Duration::seconds(secs);
+
+    let claimed = store
+        .claim_unfinished_executions("node-a", Duration::from_secs(10), now, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&claimed), [e.id.as_str()]);
+    assert_eq!(claimed[0].lease_until, Some(later(10)));
+
+    // Still held a moment before it runs out.
+    assert!(store
+        .claim_unfinished_executions("node-b", LEASE, later(9), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // Renewed by its owner, and only by its owner.
+    assert!(store.renew_lease(&e.id, "node-a", later(20)).await.unwrap());
+    assert!(!store.renew_lease(&e.id, "node-b", later(60)).await.unwrap());
+    assert!(!store
+        .renew_lease("no-such", "node-a", later(60))
+        .await
+        .unwrap());
+    assert!(store
+        .claim_unfinished_executions("node-b", LEASE, later(19), 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Expired: claimable again, and the old owner has lost it.
+    let taken = store
+        .claim_unfinished_executions("node-b", LEASE, later(20), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&taken), [e.id.as_str()]);
+    assert_eq!(taken[0].lease_owner.as_deref(), Some("node-b"));
+    assert_eq!(taken[0].lease_until, Some(later(50)));
+    assert!(!store.renew_lease(&e.id, "node-a", later(80)).await.unwrap());
+
+    // Releasing by someone else does nothing; by the owner frees it at once.
+    store.release_lease(&e.id, "node-a").await.unwrap();
+    let back = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
+    assert_eq!(back.lease_owner.as_deref(), Some("node-b"));
+    store.release_lease(&e.id, "node-b").await.unwrap();
+    let back = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
+    assert_eq!((back.lease_owner, back.lease_until), (None, None));
+    let retaken = store
+        .claim_unfinished_executions("node-c", LEASE, later(21), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&retaken), [e.id.as_str()]);
+
+    // Checkpoints leave the lease alone.
+    let saved = store
+        .checkpoint_execution(&org_id, &e.id, &checkpoint(0, "waiting", 1))
+        .await
+        .unwrap();
+    assert_eq!(saved.lease_owner.as_deref(), Some("node-c"));
+    assert_eq!(saved.lease_until, Some(later(51)));
+
+    // The heartbeat renews every unfinished execution the owner holds, and nothing else.
+    let second = execution(&org_id, "flow", now);
+    store.insert_execution(&second, &[], &[]).await.unwrap();
+    let mut done = execution(&org_id, "flow", now);
+    done.status = "completed".to_owned();
+    done.lease_owner = Some("node-c".to_owned());
+    done.lease_until = Some(later(5));
+    store.insert_execution(&done, &[], &[]).await.unwrap();
+    store
+        .claim_unfinished_executions("node-c", LEASE, later(22), 10)
+        .await
+        .unwrap();
+    assert_eq!(store.renew_leases("node-c", later(100)).await.unwrap(), 2);
+    for (id, until) in [
+        (&e.id, later(100)),
+        (&second.id, later(100)),
+        (&done.id, later(5)),
+    ] {
+        let back = store.get_execution(&org_id, id).await.unwrap().unwrap();
+        assert_eq!(back.lease_until, Some(until));
+    }
+    assert_eq!(store.renew_leases("node-z", later(100)).await.unwrap(), 0);
+});
+
+store_test!(
+    prune_traces_removes_only_finished_before_the_cutoff,
+    |store| async move {
+        let org_id = org(&store).await;
+        let cutoff = ts("2026-03-01T00:00:00Z");
+        let old = finished(&store, &org_id, cutoff - chrono::Duration::days(1)).await;
+        let mut old_trace = checkpoint(0, "completed", 1);
+        old_trace.finished_at = old.finished_at;
+        store
+            .checkpoint_execution(&org_id, &old.id, &old_trace)
+            .await
+            .unwrap();
+        let at_cutoff = finished(&store, &org_id, cutoff).await;
+        let recent = finished(&store, &org_id, cutoff + chrono::Duration::hours(1)).await;
+        let mut running = execution(&org_id, "flow", cutoff - chrono::Duration::days(2));
+        running.status = "waiting".to_owned();
+        store
+            .insert_execution(&running, &[], &[json!({"node": "Start"})])
+            .await
+            .unwrap();
+
+        assert_eq!(store.prune_traces(cutoff).await.unwrap(), 2);
+        assert!(store.trace_of(&org_id, &old.id).await.unwrap().is_empty());
+        for kept in [&at_cutoff, &recent, &running] {
+            assert_eq!(store.trace_of(&org_id, &kept.id).await.unwrap().len(), 1);
+        }
+        assert!(
+            store
+                .get_execution(&org_id, &old.id)
+                .await
+                .unwrap()
+                .is_some(),
+            "the execution itself stays"
+        );
+        assert_eq!(store.prune_traces(cutoff).await.unwrap(), 0);
+    }
+);
+
+store_test!(deleting_a_flow_keeps_its_executions, |store| async move {
+    let org_id = org(&store).await;
+    let f = flow(&org_id, "Main IVR");
+    store.insert_flow(&f).await.unwrap();
+    let e = execution(&org_id, &f.id, ts("2026-03-01T10:00:00Z"));
+    store
+        .insert_execution(&e, &[(1, ts("2026-03-01T10:01:00Z"))], &[json!({})])
+        .await
+        .unwrap();
+    assert!(store.delete_flow(&org_id, &f.id).await.unwrap());
+    let back = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
+    assert_eq!(back.flow_id, f.id);
+    assert_eq!(store.timers_of(&e.id).await.unwrap().len(), 1);
+    assert_eq!(store.trace_of(&org_id, &e.id).await.unwrap().len(), 1);
+});
+
+store_test!(
+    a_thousand_executions_insert_and_claim_quickly,
+    |store| async move {
+        let org_id = org(&store).await;
+        let now = ts("2026-03-01T12:00:00Z");
+        let started = Instant::now();
+        let inserters: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, org_id) = (store.clone(), org_id.clone());
+                tokio::spawn(async move {
+                    for _ in 0..250 {
+                        let e = execution(&org_id, "flow", now);
+                        store
+                            .insert_execution(
+                                &e,
+                                &[(1, now + chrono::Duration::minutes(5))],
+                                &[json!({"node": "Start"}), json!({"node": "Queue"})],
+                            )
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for inserter in inserters {
+            inserter.await.unwrap();
+        }
+        let inserted = started.elapsed();
+
+        let mut claimed = 0;
+        loop {
+            let batch = store
+                .claim_unfinished_executions("node-a", LEASE, now, 400)
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            claimed += batch.len();
+        }
+        let total = started.elapsed();
+        eprintln!(
+            "{:?}: 1,000 inserts in {inserted:?}, claimed in {:?}",
+            store.backend(),
+            total - inserted
+        );
+        assert_eq!(claimed, 1000);
+        assert!(total < Duration::from_secs(10), "took {total:?}");
+    }
+);
