@@ -28,7 +28,7 @@ struct Cli {
 enum Command {
     /// Run the HTTP server (flows API) on a local address.
     Serve(cmd::serve::ServeArgs),
-    /// Work with flow documents: validate, lint (offline).
+    /// Work with flow documents: validate, lint, run (offline).
     #[command(subcommand)]
     Flow(cmd::flow::FlowCommand),
     /// Browse the activity catalog and event specifications.

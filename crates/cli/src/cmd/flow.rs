@@ -24,6 +24,12 @@ pub enum FlowCommand {
     ///   code = "UNREACHABLE_NODE"
     ///   node = "LegacyBranch"
     Lint(LintArgs),
+    /// Run a flow offline and print its trace: validated strictly, then executed with a
+    /// virtual clock, mocked HTTP and functions, and a scripted caller. Exit 0 when the
+    /// task completed (or waits, e.g. queued), 1 when it failed or the flow is invalid.
+    ///
+    /// Example: switchboard flow run ivr.json --caller "digits:1 hangup" --mock-http http.json
+    Run(super::run::RunArgs),
 }
 
 #[derive(clap::Args)]
@@ -68,6 +74,7 @@ pub fn run(cmd: FlowCommand) -> anyhow::Result<ExitCode> {
             };
             check(&args.check, true, args.deny_warnings, &sup)
         }
+        FlowCommand::Run(args) => super::run::run(args),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod catalog;
 pub mod flow;
 pub mod remote;
+pub mod run;
 pub mod serve;
 
 use anyhow::Context;
