@@ -16,6 +16,7 @@ mod parse;
 pub mod patch;
 pub mod pointer;
 mod record;
+pub use record::KeyOrder;
 
 pub use field::Field;
 pub use model::*;

@@ -42,7 +42,7 @@ record! {
         "variables" => variables: Vec<Variable>,
         "eventFlows" => event_flows: EventFlows,
         "preferences" => preferences: Vec<Preference>,
-    }
+    } other keys in extra, key order in key_order
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -21,6 +21,23 @@ macro_rules! record {
             $( $(#[$fmeta:meta])* $json:literal => $field:ident : $ty:ty, )*
         } other keys in $extra:ident
     ) => {
+        record! { @impl $(#[$meta])* pub struct $name { $( $(#[$fmeta])* $json => $field: $ty, )* } other keys in $extra, order [] }
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $json:literal => $field:ident : $ty:ty, )*
+        } other keys in $extra:ident, key order in $order:ident
+    ) => {
+        record! { @impl $(#[$meta])* pub struct $name { $( $(#[$fmeta])* $json => $field: $ty, )* } other keys in $extra, order [$order] }
+    };
+    (
+        @impl
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $json:literal => $field:ident : $ty:ty, )*
+        } other keys in $extra:ident, order [$($order:ident)?]
+    ) => {
         $(#[$meta])*
         #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
         pub struct $name {
@@ -32,12 +49,22 @@ macro_rules! record {
             /// Keys this version does not know, kept in document order.
             #[serde(flatten)]
             pub $extra: Extra,
+            $(
+                /// The object's keys in the order they were read (not serialized; equal for
+                /// every two values, so it never affects comparisons).
+                #[serde(skip)]
+                pub $order: crate::record::KeyOrder,
+            )?
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 #[allow(non_camel_case_types)]
                 enum Key { $( $field, )* Other(String) }
+                #[allow(dead_code)]
+                fn key_name(k: &Key) -> String {
+                    match k { $( Key::$field => $json.to_string(), )* Key::Other(o) => o.clone() }
+                }
                 struct KeyVisitor;
                 impl<'de> serde::de::Visitor<'de> for KeyVisitor {
                     type Value = Key;
@@ -62,6 +89,7 @@ macro_rules! record {
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                         let mut out = $name::default();
                         while let Some(key) = map.next_key::<Key>()? {
+                            $( out.$order.0.push(key_name(&key)); )?
                             match key {
                                 $( Key::$field => out.$field = map.next_value()?, )*
                                 Key::Other(k) => {
@@ -80,3 +108,13 @@ macro_rules! record {
 }
 
 pub(crate) use record;
+
+/// Keys of an object in the order they were read.
+#[derive(Clone, Debug, Default)]
+pub struct KeyOrder(pub Vec<String>);
+
+impl PartialEq for KeyOrder {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}

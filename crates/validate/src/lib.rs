@@ -209,7 +209,7 @@ impl<'c> Validator<'c> {
         rules::run_all(&mut cx);
         let mut diags = cx.finish();
         if !diags.is_empty() {
-            let top = order::top_keys(src);
+            let top = order::top_keys(parsed, src);
             opts.suppressions.apply(parsed, src, &top, &mut diags);
             order::sort_in_document_order(parsed, src, &top, &mut diags);
         }

@@ -113,13 +113,12 @@ fn walk_value(doc: &Value, tokens: &[String], key: &mut Vec<usize>, visit: &mut 
     }
 }
 
-pub(crate) fn top_keys(src: &Source<'_>) -> Vec<String> {
+pub(crate) fn top_keys(flow: &Flow, src: &Source<'_>) -> Vec<String> {
     match src {
-        Source::Value(v) => v
-            .as_object()
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default(),
-        Source::Bytes(b) => flow::locate::top_level_keys(b),
+        Source::Value(v) => v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default(),
+        // Recorded while parsing; a scan of the bytes only if the flow was built otherwise.
+        Source::Bytes(b) if flow.key_order.0.is_empty() => flow::locate::top_level_keys(b),
+        Source::Bytes(_) => flow.key_order.0.clone(),
     }
 }
 
