@@ -12,6 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: large flow documents parse and validate in near-linear time with it (the
+/// system allocator made 10x more nodes cost 16x more; see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An open contact-center orchestration server, and the tools to author flows offline.
 ///
 /// Start a server with `switchboard serve`; check flow documents with

@@ -4,6 +4,10 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use switchboard_validate::{Mode, Options, StaticChoices, Validator};
 
+/// The server binary's allocator, so figures match what it runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "common/gen.rs"]
 mod gen;
 
