@@ -30,6 +30,13 @@ pub enum FlowCommand {
     ///
     /// Example: switchboard flow run ivr.json --caller "digits:1 hangup" --mock-http http.json
     Run(super::run::RunArgs),
+    /// Run flow test cases kept beside flows (`*.test.yaml|yml|json`): start variables,
+    /// scripted caller input, mocked HTTP and function responses, injected faults, and
+    /// expectations on the path, variables, status, error and emitted events. Offline and
+    /// deterministic; `--junit FILE` for CI; exit 1 when a case fails.
+    ///
+    /// Example: switchboard flow test examples/ --junit target/flow-tests.xml
+    Test(super::test::TestArgs),
 }
 
 #[derive(clap::Args)]
@@ -75,6 +82,7 @@ pub fn run(cmd: FlowCommand) -> anyhow::Result<ExitCode> {
             check(&args.check, true, args.deny_warnings, &sup)
         }
         FlowCommand::Run(args) => super::run::run(args),
+        FlowCommand::Test(args) => super::test::run(args),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod flow;
 pub mod remote;
 pub mod run;
+pub mod test;
 pub mod serve;
 
 use anyhow::Context;

@@ -101,6 +101,98 @@ fn read_object(path: &Path, what: &str) -> anyhow::Result<serde_json::Map<String
     }
 }
 
+/// Everything one offline execution needs besides the flow itself.
+pub(crate) struct Simulation {
+    pub start: Start,
+    pub caller: ScriptedCaller,
+    pub functions: MockFunctions,
+    pub http: MockHttp,
+    /// Other flows (subflows, go-to targets), as JSON documents with where they came from.
+    pub flows: Vec<(String, Json)>,
+    pub business_hours: Vec<Json>,
+    pub now: Option<DateTime<Utc>>,
+    pub max_call_time: u32,
+}
+
+/// The result of [`simulate`].
+pub(crate) struct Simulated {
+    pub result: runtime::RunResult,
+    pub program: Arc<Program>,
+    pub secure: Vec<String>,
+    pub started: DateTime<Utc>,
+}
+
+/// Run a strictly valid flow once, offline, with mocks and a virtual clock.
+pub(crate) fn simulate(
+    catalog: &'static catalog::Catalog,
+    valid: &validate::ValidFlow,
+    sim: Simulation,
+) -> anyhow::Result<Simulated> {
+    let validator = Validator::new(catalog);
+    let secure = runtime::report::secure_variables(valid.flow());
+    let program =
+        Arc::new(Program::compile(valid, catalog).map_err(|e| anyhow::anyhow!("cannot run: {e}"))?);
+    let router = LocalRouter::new();
+    // Mocks may answer for any address; the real client (with --allow-network) applies
+    // its own address policy.
+    let engine = Engine::new(EngineConfig {
+        http: HttpPolicy::permissive(),
+        ..EngineConfig::default()
+    });
+    let mut env = StaticEnv::new();
+    env.add_program(program.clone());
+    for (origin, doc) in &sim.flows {
+        let other = validator
+            .validate_for_engine(doc, &Options::default())
+            .map_err(|report| {
+                let errors: Vec<String> = report
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| format!("{} {}: {}", d.path, d.code, d.message))
+                    .collect();
+                anyhow::anyhow!("{origin} is not a valid flow:\n  {}", errors.join("\n  "))
+            })?;
+        let other =
+            Program::compile(&other, catalog).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        env.add_program(Arc::new(other));
+    }
+    for item in sim.business_hours {
+        let bh: engine::BusinessHours =
+            serde_json::from_value(item).context("invalid business hours")?;
+        env.add_business_hours(bh);
+    }
+    let started = sim.now.unwrap_or_else(|| {
+        let now = Utc::now();
+        now - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()))
+    });
+    let clock = VirtualClock::new(started);
+    let options = RunOptions {
+        horizon: Some(chrono::Duration::seconds(i64::from(sim.max_call_time))),
+        ..RunOptions::default()
+    };
+    let performers = Performers {
+        functions: &sim.functions,
+        http: &sim.http,
+        media: &sim.caller,
+        router: &router,
+        checkpoint: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = rt.block_on(runtime::run_with(
+        &engine, &env, &program, sim.start, performers, &clock, &options,
+    ))?;
+    Ok(Simulated {
+        result,
+        program,
+        secure,
+        started,
+    })
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let catalog = load_catalog(args.catalog.as_deref())?;
     let name = args.file.display().to_string();
@@ -145,15 +237,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let secure = runtime::report::secure_variables(valid.flow());
-    let program = match Program::compile(&valid, catalog) {
-        Ok(p) => Arc::new(p),
-        Err(e) => {
-            eprintln!("{name}: cannot run: {e}");
-            return Ok(ExitCode::from(1));
-        }
-    };
-
     let mut start = Start {
         seed: args.seed,
         ..Start::default()
@@ -179,71 +262,39 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let client: Arc<dyn HttpClient> = Arc::new(ReqwestHttpClient::new(HttpConfig::default())?);
         http = http.with_fallback(client);
     }
-    let router = LocalRouter::new();
-    // Mocks may answer for any address; the real client (with --allow-network) applies
-    // its own address policy.
-    let engine = Engine::new(EngineConfig {
-        http: HttpPolicy::permissive(),
-        ..EngineConfig::default()
-    });
-    let mut env = StaticEnv::new();
-    env.add_program(program.clone());
+    let mut flows = Vec::new();
     for path in &args.flows {
-        let doc = read_json(path, "--flow")?;
-        let other = validator
-            .validate_for_engine(&doc, &Options::default())
-            .map_err(|report| {
-                let errors: Vec<String> = report
-                    .diagnostics
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .map(|d| format!("{} {}: {}", d.path, d.code, d.message))
-                    .collect();
-                anyhow::anyhow!(
-                    "{} is not a valid flow:\n  {}",
-                    path.display(),
-                    errors.join("\n  ")
-                )
-            })?;
-        let other = Program::compile(&other, catalog)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        env.add_program(Arc::new(other));
+        flows.push((path.display().to_string(), read_json(path, "--flow")?));
     }
+    let mut business_hours = Vec::new();
     if let Some(path) = &args.business_hours {
-        let v = read_json(path, "--business-hours")?;
-        let list = match v {
-            Json::Array(items) => items,
-            one => vec![one],
-        };
-        for item in list {
-            let bh: engine::BusinessHours = serde_json::from_value(item)
-                .with_context(|| format!("invalid business hours in {}", path.display()))?;
-            env.add_business_hours(bh);
+        match read_json(path, "--business-hours")? {
+            Json::Array(items) => business_hours.extend(items),
+            one => business_hours.push(one),
         }
     }
-    let started = args.now.unwrap_or_else(|| {
-        let now = Utc::now();
-        now - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()))
-    });
-    let clock = VirtualClock::new(started);
-    let options = RunOptions {
-        horizon: Some(chrono::Duration::seconds(i64::from(args.max_call_time))),
-        ..RunOptions::default()
+    let sim = Simulation {
+        start,
+        caller,
+        functions,
+        http,
+        flows,
+        business_hours,
+        now: args.now,
+        max_call_time: args.max_call_time,
     };
-    let performers = Performers {
-        functions: &functions,
-        http: &http,
-        media: &caller,
-        router: &router,
-        checkpoint: None,
+    let Simulated {
+        result,
+        program,
+        secure,
+        started,
+    } = match simulate(catalog, &valid, sim) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            return Ok(ExitCode::from(1));
+        }
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let result = rt.block_on(runtime::run_with(
-        &engine, &env, &program, start, performers, &clock, &options,
-    ))?;
 
     match args.output {
         Output::Json => println!(
