@@ -65,6 +65,8 @@ pub(crate) struct Inner {
     pub entities: EntityCache,
     /// Started on first use: most requests never run a function.
     pub functions: std::sync::OnceLock<functions::FunctionHost>,
+    /// The durable runner of executions: set by the server, else started on first use.
+    pub runner: std::sync::OnceLock<runtime::server::Runner>,
 }
 
 type EntityCache = std::sync::Mutex<
@@ -96,6 +98,7 @@ impl AppState {
                 auth: auth::AuthCache::default(),
                 metrics,
                 functions: std::sync::OnceLock::new(),
+                runner: std::sync::OnceLock::new(),
                 entities: EntityCache::default(),
                 flow_cache: (store.backend() == store::Backend::Sqlite)
                     .then(|| std::sync::Mutex::new(std::collections::HashMap::new())),
@@ -159,6 +162,31 @@ impl AppState {
     pub fn with_functions(self, host: functions::FunctionHost) -> Self {
         let _ = self.inner.functions.set(host);
         self
+    }
+
+    /// Use this runner of executions (the server creates it and resumes executions first).
+    pub fn with_runner(self, runner: runtime::server::Runner) -> Self {
+        let _ = self.inner.runner.set(runner);
+        self
+    }
+
+    /// The runner of executions, created on first use when none was set.
+    pub fn runner(&self) -> Result<&runtime::server::Runner, ApiError> {
+        if let Some(r) = self.inner.runner.get() {
+            return Ok(r);
+        }
+        let runner = runtime::server::Runner::new(
+            self.inner.store.clone(),
+            self.inner.catalog,
+            self.functions().clone(),
+            runtime::server::RunnerConfig::default(),
+        )
+        .map_err(ApiError::internal)?;
+        let _ = self.inner.runner.set(runner);
+        self.inner
+            .runner
+            .get()
+            .ok_or_else(|| ApiError::internal("runner not set"))
     }
 
     pub fn functions(&self) -> &functions::FunctionHost {

@@ -31,10 +31,10 @@
 //! it never spins forever. [`resume`] continues a parked task with new events. A
 //! [`Checkpoint`] sees every step before its commands are performed.
 //!
-//! Not here yet: durable checkpoints in the store, claiming work across server processes,
-//! the executions API. The driver keeps the engine's recipe (state after every step,
-//! commands in order, timers from [`engine::TaskState::pending_timers`]) so a durable
-//! runner can wrap the same loop.
+//! [`server`] is the durable runner of `switchboard serve`: each execution is checkpointed in
+//! the store after every step (state, pending commands, timers, new trace records) before its
+//! commands run; on start-up it claims unfinished executions (leases, `FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL), re-performs their pending commands and fires overdue timers.
 //!
 //! [`report`] turns a run into what `flow run` prints: one line per activity, the status,
 //! and the variables with secure ones masked.
@@ -48,6 +48,7 @@ mod media;
 mod mock;
 pub mod report;
 mod routing;
+pub mod server;
 
 use std::future::Future;
 use std::pin::Pin;

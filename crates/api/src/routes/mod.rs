@@ -2,6 +2,7 @@
 //! generated from it and a test checks that each entry is routed and documented.
 
 mod discovery;
+mod executions;
 mod flow_store;
 mod flows;
 mod functions;
@@ -79,6 +80,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep!("post", "/v1/{orgId}/functions/{id}:lock", W, "functions", "Lock the draft for the caller; returns a status."),
     ep!("post", "/v1/{orgId}/functions/{id}:unlock", W, "functions", "Unlock the draft; returns a status."),
     ep!("post", "/v1/{orgId}/functions:import", W, "functions", "Import an exported function file (multipart 'file', optional 'name')."),
+    ep!("post", "/v1/{orgId}/executions", W, "executions", "Start an execution (extension): {flowId, version?: latest|draft|N, variables?, startData?} -> 201 with its state (404 unknown flow, 400 bad version, 409 no published version)."),
+    ep!("get", "/v1/{orgId}/executions", R, "executions", "List executions, newest first (page, size, flowId, status)."),
+    ep!("get", "/v1/{orgId}/executions/{id}", R, "executions", "Get an execution with its state: status, what it waits for, variables (secure ones masked), outcome, error."),
+    ep!("get", "/v1/{orgId}/executions/{id}/trace", R, "executions", "The execution's trace in order: node, activity, inputs (secure values masked), outputs, port, timing, error."),
+    ep!("post", "/v1/{orgId}/executions/{id}:digits", W, "executions", "Simulated caller: send {digits} to an execution waiting for caller input (409 otherwise)."),
+    ep!("post", "/v1/{orgId}/executions/{id}:hangup", W, "executions", "Simulated caller: hang up (409 when not waiting for caller input)."),
+    ep!("post", "/v1/{orgId}/executions/{id}:cancel", W, "executions", "Cancel an unfinished execution ({reason?}; 409 when finished)."),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -93,6 +101,7 @@ pub fn router() -> Router<AppState> {
         .merge(flows::router())
         .merge(flow_store::router())
         .merge(functions::router())
+        .merge(executions::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -56,6 +56,7 @@ mod bad_input;
 mod cache;
 mod conformance;
 mod discovery;
+mod executions;
 mod flow_store;
 mod functions;
 mod lifecycle;

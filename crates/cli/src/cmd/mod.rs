@@ -5,8 +5,8 @@ pub mod catalog;
 pub mod flow;
 pub mod remote;
 pub mod run;
-pub mod test;
 pub mod serve;
+pub mod test;
 
 use anyhow::Context;
 

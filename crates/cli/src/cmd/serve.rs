@@ -133,6 +133,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         ..api::ApiConfig::default()
     };
     let state = api::AppState::new(store.clone(), catalog, config, metrics);
+    // The durable runner: continue every unfinished execution, then keep leases alive.
+    let runner = runtime::server::Runner::new(
+        store.clone(),
+        catalog,
+        state.functions().clone(),
+        runtime::server::RunnerConfig::default(),
+    )?;
+    let resumed = runner.resume_all().await?;
+    let _maintenance = runner.spawn_maintenance();
+    let state = state.with_runner(runner);
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -155,6 +165,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         settings.data_dir.join(CREDENTIALS_FILE).display()
     );
     println!("  database: {}", redact(&settings.database_url));
+    println!("  resumed:  {resumed} unfinished execution(s)");
     println!(
         "  try:      curl -H \"Authorization: Bearer {}\" {base}/{}/project/{}/v2/activities",
         creds.token,
