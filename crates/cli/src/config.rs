@@ -18,6 +18,7 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     pub rate_limit_per_minute: Option<u32>,
     pub body_limit_bytes: Option<usize>,
+    pub trace_retention_days: Option<u32>,
 }
 
 /// Flags of `serve` (and of the admin commands that open the store).
@@ -48,6 +49,10 @@ pub struct ServerFlags {
     /// Largest accepted request body in bytes [default: 10485760; env SWITCHBOARD_BODY_LIMIT_BYTES]
     #[arg(long)]
     pub body_limit_bytes: Option<usize>,
+    /// Days to keep execution traces after an execution finishes; 0 keeps them forever
+    /// [default: 30; env SWITCHBOARD_TRACE_RETENTION_DAYS]
+    #[arg(long)]
+    pub trace_retention_days: Option<u32>,
     /// Config file [default: ./switchboard.toml when present; env SWITCHBOARD_CONFIG]
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -62,6 +67,7 @@ pub struct Settings {
     pub json_logs: bool,
     pub rate_limit_per_minute: u32,
     pub body_limit_bytes: usize,
+    pub trace_retention_days: u32,
 }
 
 /// Environment variables this binary reads; any other `SWITCHBOARD_*` is reported.
@@ -74,6 +80,7 @@ const KNOWN_ENV: &[&str] = &[
     "SWITCHBOARD_RATE_LIMIT_PER_MINUTE",
     "SWITCHBOARD_BODY_LIMIT_BYTES",
     "SWITCHBOARD_CONFIG",
+    "SWITCHBOARD_TRACE_RETENTION_DAYS",
     "SWITCHBOARD_URL",
     "SWITCHBOARD_TOKEN",
     "SWITCHBOARD_TEST_DATABASE_URL",
@@ -157,6 +164,14 @@ impl Settings {
             )?)
             .or(file.body_limit_bytes)
             .unwrap_or(api::DEFAULT_BODY_LIMIT);
+        let trace_retention_days = flags
+            .trace_retention_days
+            .or(parse(
+                "SWITCHBOARD_TRACE_RETENTION_DAYS",
+                env("SWITCHBOARD_TRACE_RETENTION_DAYS"),
+            )?)
+            .or(file.trace_retention_days)
+            .unwrap_or(30);
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
@@ -171,6 +186,7 @@ impl Settings {
             json_logs,
             rate_limit_per_minute,
             body_limit_bytes,
+            trace_retention_days,
         })
     }
 }

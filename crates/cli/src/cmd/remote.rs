@@ -93,6 +93,20 @@ pub enum RemoteCommand {
         #[arg(long)]
         expected_version: Option<i64>,
     },
+    /// Start an execution of a published flow (or `--flow-version draft`), with start
+    /// variables from a JSON file; prints its id (an extension of the API).
+    Execute {
+        flow_id: String,
+        #[arg(long = "flow-version", default_value = "latest")]
+        flow_version: String,
+        /// Start values of flow variables (a JSON object).
+        #[arg(long, value_name = "FILE")]
+        vars: Option<PathBuf>,
+    },
+    /// Show an execution: status, what it waits for, variables (secure ones masked).
+    Execution { id: String },
+    /// Print an execution's trace: one line per activity with its port, timing and error.
+    Trace { id: String },
     /// Publish the draft as a new version.
     Publish {
         id: String,
@@ -144,6 +158,10 @@ impl Client {
             org,
             output: c.output,
         })
+    }
+
+    fn url_v1(&self, rest: &str) -> String {
+        format!("{}/v1/{}/{rest}", self.base, self.org)
     }
 
     fn url(&self, rest: &str) -> String {
@@ -454,6 +472,82 @@ async fn dispatch(c: &Client, cmd: RemoteCommand) -> anyhow::Result<ExitCode> {
             let (status, body) = c.call(rb).await?;
             finish(c, status, &body, || {
                 println!("patched {id}: now version {}", body["flow"]["version"])
+            })
+        }
+        RemoteCommand::Execute {
+            flow_id,
+            flow_version,
+            vars,
+        } => {
+            let variables = match &vars {
+                Some(p) => read_json(p)?,
+                None => json!({}),
+            };
+            let version: Value = flow_version
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(flow_version));
+            let body = json!({"flowId": flow_id, "version": version, "variables": variables});
+            let (status, body) = c
+                .call(c.http.post(c.url_v1("executions")).json(&body))
+                .await?;
+            finish(c, status, &body, || {
+                println!(
+                    "{} {} (flow {} version {})",
+                    body["id"].as_str().unwrap_or(""),
+                    body["status"].as_str().unwrap_or(""),
+                    body["flowId"].as_str().unwrap_or(""),
+                    body["flowVersion"]
+                );
+            })
+        }
+        RemoteCommand::Execution { id } => {
+            let (status, body) = c
+                .call(c.http.get(c.url_v1(&format!("executions/{id}"))))
+                .await?;
+            finish(c, status, &body, || {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&body).unwrap_or_default()
+                )
+            })
+        }
+        RemoteCommand::Trace { id } => {
+            let (status, body) = c
+                .call(c.http.get(c.url_v1(&format!("executions/{id}/trace"))))
+                .await?;
+            finish(c, status, &body, || {
+                println!(
+                    "execution {id}: {} (flow {} version {})",
+                    body["status"].as_str().unwrap_or(""),
+                    body["flowId"].as_str().unwrap_or(""),
+                    body["flowVersion"]
+                );
+                for r in body["records"].as_array().into_iter().flatten() {
+                    let port = r["port"]
+                        .as_str()
+                        .map(|p| format!(" -> {p}"))
+                        .unwrap_or_default();
+                    let next = r["next"]
+                        .as_str()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default();
+                    let err = r["error"]
+                        .get("code")
+                        .and_then(Value::as_str)
+                        .map(|c| {
+                            format!("  !! {c}: {}", r["error"]["message"].as_str().unwrap_or(""))
+                        })
+                        .unwrap_or_default();
+                    println!(
+                        "{:>4}  {}  {:<20} {:<18} {:>5} ms{port}{next}{err}",
+                        r["seq"],
+                        r["startedAt"].as_str().unwrap_or(""),
+                        r["node"].as_str().unwrap_or(""),
+                        r["activity"].as_str().unwrap_or(""),
+                        r["durationMs"]
+                    );
+                }
             })
         }
         RemoteCommand::Publish { id, comment, tags } => {

@@ -138,7 +138,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         store.clone(),
         catalog,
         state.functions().clone(),
-        runtime::server::RunnerConfig::default(),
+        runtime::server::RunnerConfig {
+            trace_retention: (settings.trace_retention_days > 0)
+                .then(|| chrono::Duration::days(i64::from(settings.trace_retention_days))),
+            ..runtime::server::RunnerConfig::default()
+        },
     )?;
     let resumed = runner.resume_all().await?;
     let _maintenance = runner.spawn_maintenance();
