@@ -216,19 +216,61 @@ fn resident_bytes() -> usize {
         .unwrap_or(0)
 }
 
-/// 100,000 tasks of a realistic IVR parked in a queue (music on hold, on a timer): their
-/// serialized size, the engine's overhead beyond the task's own data, the resident memory
-/// of holding them deserialized, and the time to resume them all (deserialize, fire the
-/// timer, run to the next wait point).
-fn parked_report() {
-    let doc: Json = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/ivr.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+/// CPU seconds this thread has used (user + system, from /proc; 10 ms resolution).
+fn thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesized command name; utime and stime are 14th and 15th.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f[11].parse::<f64>().ok()? + f[12].parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// Throughput per CPU second of this thread: unlike wall-clock figures, unaffected by
+/// other processes taking the core (the benchmark machine is shared).
+fn cpu_time_report() {
+    println!("node steps per CPU second (one thread, ~3 s of CPU each):");
+    for n in [10usize, 100] {
+        let program = compile(&straight_line(n));
+        let mut env = StaticEnv::new();
+        env.add_program(program.clone());
+        for (label, trace) in [
+            ("full", TraceLevel::Full),
+            ("path", TraceLevel::Path),
+            ("off", TraceLevel::Off),
+        ] {
+            let engine = Engine::new(EngineConfig {
+                trace,
+                ..EngineConfig::default()
+            });
+            let now = t0();
+            let start = thread_cpu_seconds();
+            let mut runs = 0u64;
+            while thread_cpu_seconds() - start < 3.0 {
+                for _ in 0..1000 {
+                    black_box(engine.start(&env, &program, Start::default(), now).unwrap());
+                }
+                runs += 1000;
+            }
+            let cpu = thread_cpu_seconds() - start;
+            println!(
+                "  {n:>3} nodes, trace {label:<4}: {:>9.0} executions/s, {:>9.0} node steps/s",
+                runs as f64 / cpu,
+                (runs * n as u64) as f64 / cpu
+            );
+        }
+    }
+}
+
+const PARKED: usize = 100_000;
+
+/// The IVR fixture, ready to run.
+fn ivr() -> (Engine, StaticEnv, Arc<Program>) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ivr.json");
+    let doc: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let program = compile(&doc);
     let mut env = StaticEnv::new();
     env.add_program(program.clone());
@@ -237,55 +279,65 @@ fn parked_report() {
             "workingHours": [{"name": "Weekdays", "days": ["MON","TUE","WED","THU","FRI"], "startTime": "08:00", "endTime": "17:59"}]}))
         .unwrap(),
     );
-    let engine = Engine::default();
-    let park = |i: usize| -> TaskState {
-        let mut start = Start {
-            seed: i as u64,
-            ..Start::default()
-        };
-        start
-            .outputs
-            .insert("ANI".into(), json!(format!("+1415555{i:04}")));
-        start
-            .outputs
-            .insert("InteractionId".into(), json!(format!("task-{i:06}")));
-        let (mut st, _) = engine.start(&env, &program, start, t0()).unwrap();
-        let body = r#"{"name": "Ada", "tier": "gold"}"#.to_owned();
-        for ev in [
-            Event::HttpResponse {
-                id: 1,
-                status: 200,
-                headers: vec![],
-                body,
-            },
-            Event::CallerInput { digits: "1".into() },
-            Event::reply_ok(4, json!({"queueId": "q-sales", "queueName": "Sales"})),
-            Event::reply_ok(5, json!({"queueId": "q-sales", "positionInQueue": 3})),
-        ] {
-            engine.step(&env, &mut st, ev, t0()).unwrap();
-        }
-        st
-    };
-    let sample = park(1);
-    assert!(!sample.is_finished() && sample.pending_timers().len() == 1);
-    let json_text = serde_json::to_string(&sample).unwrap();
-    let overhead = sample.overhead_bytes();
+    (Engine::default(), env, program)
+}
 
-    const N: usize = 100_000;
-    let texts: Vec<String> = (0..N)
-        .map(|i| serde_json::to_string(&park(i)).unwrap())
-        .collect();
+/// Task `i` of the IVR, driven until it is parked in the queue with music on hold (a
+/// timer pending).
+fn park(engine: &Engine, env: &StaticEnv, program: &Arc<Program>, i: usize) -> TaskState {
+    let mut start = Start {
+        seed: i as u64,
+        ..Start::default()
+    };
+    start
+        .outputs
+        .insert("ANI".into(), json!(format!("+1415555{i:04}")));
+    start
+        .outputs
+        .insert("InteractionId".into(), json!(format!("task-{i:06}")));
+    let (mut st, _) = engine.start(env, program, start, t0()).unwrap();
+    let body = r#"{"name": "Ada", "tier": "gold"}"#.to_owned();
+    for ev in [
+        Event::HttpResponse {
+            id: 1,
+            status: 200,
+            headers: vec![],
+            body,
+        },
+        Event::CallerInput { digits: "1".into() },
+        Event::reply_ok(4, json!({"queueId": "q-sales", "queueName": "Sales"})),
+        Event::reply_ok(5, json!({"queueId": "q-sales", "positionInQueue": 3})),
+    ] {
+        engine.step(env, &mut st, ev, t0()).unwrap();
+    }
+    st
+}
+
+fn parked_texts() -> Vec<String> {
+    let (engine, env, program) = ivr();
+    (0..PARKED)
+        .map(|i| serde_json::to_string(&park(&engine, &env, &program, i)).unwrap())
+        .collect()
+}
+
+/// 100,000 tasks of a realistic IVR parked in a queue: their serialized size, the engine's
+/// overhead beyond the tasks' own data, the resident memory of holding them (each figure
+/// measured in a fresh process, so freed memory is not reused), and the time to load and
+/// resume them all (deserialize, fire the timer, run to the next wait point).
+fn parked_report() {
+    let (engine, env, program) = ivr();
+    let sample = park(&engine, &env, &program, 1);
+    assert!(!sample.is_finished() && sample.pending_timers().len() == 1);
+    let texts = parked_texts();
     let total_text: usize = texts.iter().map(String::len).sum();
-    let before = resident_bytes();
     let t = Instant::now();
     let mut parked: Vec<TaskState> = texts
         .iter()
         .map(|s| serde_json::from_str(s).unwrap())
         .collect();
     let load = t.elapsed();
-    let after = resident_bytes();
     let t = Instant::now();
-    let mut steps = 0usize;
+    let mut records = 0usize;
     for st in &mut parked {
         let timer = st.pending_timers()[0].id;
         let out = engine
@@ -296,56 +348,76 @@ fn parked_report() {
                 t0() + chrono::Duration::seconds(30),
             )
             .unwrap();
-        steps += out.trace.len();
+        records += out.trace.len();
     }
     let resume = t.elapsed();
     drop(black_box(parked));
+    let rss = |mode: &str| -> f64 {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("SWITCHBOARD_BENCH_PARKED", mode)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("RSS ")
+                    .and_then(|n| n.trim().parse::<f64>().ok())
+            })
+            .unwrap_or(f64::NAN)
+    };
+    let (full, bare) = (rss("full"), rss("bare"));
+    let n = PARKED as f64;
+    println!("parked tasks (IVR in queue, music on hold), {PARKED} of them:");
+    println!(
+        "  serialized JSON: {} bytes (sample), {:.0} bytes mean",
+        serde_json::to_string(&sample).unwrap().len(),
+        total_text as f64 / n
+    );
+    println!(
+        "  engine overhead beyond variables/outputs/start data: {} bytes serialized",
+        sample.overhead_bytes()
+    );
+    println!("  resident memory: {:.0} bytes/task", full / n);
+    println!(
+        "  resident memory without the tasks' own data (variables, kept outputs, start data): {:.0} bytes/task; size_of::<TaskState>() = {}",
+        bare / n,
+        std::mem::size_of::<TaskState>()
+    );
+    println!(
+        "  deserialize all: {:?} ({:.2} µs/task)",
+        load,
+        load.as_secs_f64() * 1e6 / n
+    );
+    println!(
+        "  resume all (TimerFired -> next wait point, {records} trace records): {:?} ({:.2} µs/task)",
+        resume,
+        resume.as_secs_f64() * 1e6 / n
+    );
+}
 
-    // The same tasks without their own data (variables, kept outputs, globals, start
-    // data): what the engine's bookkeeping costs in memory.
-    let bare: Vec<String> = texts
-        .iter()
+/// Child process of [`parked_report`]: prints the resident memory of the parked tasks
+/// (`full`) or of the same tasks stripped of their own data (`bare`).
+fn parked_child(mode: &str) {
+    let texts: Vec<String> = parked_texts()
+        .into_iter()
         .map(|s| {
-            let mut v: Json = serde_json::from_str(s).unwrap();
+            if mode != "bare" {
+                return s;
+            }
+            let mut v: Json = serde_json::from_str(&s).unwrap();
             v["root"] = json!({"vars": {}});
             v["contact"] = json!(null);
             serde_json::to_string(&v).unwrap()
         })
         .collect();
-    let before_bare = resident_bytes();
-    let bare_tasks: Vec<TaskState> = bare
+    let before = resident_bytes();
+    let tasks: Vec<TaskState> = texts
         .iter()
         .map(|s| serde_json::from_str(s).unwrap())
         .collect();
-    let after_bare = resident_bytes();
-    drop(black_box(bare_tasks));
-    println!("parked task (IVR in queue, music on hold):");
-    println!(
-        "  serialized JSON: {} bytes (sample), {:.0} bytes mean over {N}",
-        json_text.len(),
-        total_text as f64 / N as f64
-    );
-    println!("  engine overhead beyond variables/outputs/start data: {overhead} bytes serialized");
-    println!(
-        "  resident memory for {N} deserialized tasks: {:.1} MiB = {:.0} bytes/task",
-        (after.saturating_sub(before)) as f64 / (1 << 20) as f64,
-        after.saturating_sub(before) as f64 / N as f64
-    );
-    println!(
-        "  resident memory without the tasks' own data: {:.0} bytes/task (size_of::<TaskState>() = {})",
-        after_bare.saturating_sub(before_bare) as f64 / N as f64,
-        std::mem::size_of::<TaskState>()
-    );
-    println!(
-        "  deserialize {N}: {:?} ({:.2} µs/task)",
-        load,
-        load.as_secs_f64() * 1e6 / N as f64
-    );
-    println!(
-        "  resume {N} (TimerFired -> next wait point, {steps} records): {:?} ({:.2} µs/task)",
-        resume,
-        resume.as_secs_f64() * 1e6 / N as f64
-    );
+    let after = resident_bytes();
+    println!("RSS {}", after.saturating_sub(before));
+    drop(black_box(tasks));
 }
 
 criterion_group! {
@@ -355,9 +427,40 @@ criterion_group! {
 }
 
 fn main() {
+    // `SWITCHBOARD_BENCH_FIXED=100:full:20000`: run exactly that many executions and exit,
+    // for `perf stat` (instructions and cycles per node step do not depend on the load).
+    if let Ok(spec) = std::env::var("SWITCHBOARD_BENCH_FIXED") {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let n: usize = parts[0].parse().unwrap();
+        let trace = match parts[1] {
+            "full" => TraceLevel::Full,
+            "path" => TraceLevel::Path,
+            _ => TraceLevel::Off,
+        };
+        let runs: u64 = parts[2].parse().unwrap();
+        let program = compile(&straight_line(n));
+        let mut env = StaticEnv::new();
+        env.add_program(program.clone());
+        let engine = Engine::new(EngineConfig {
+            trace,
+            ..EngineConfig::default()
+        });
+        let now = t0();
+        for _ in 0..runs {
+            black_box(engine.start(&env, &program, Start::default(), now).unwrap());
+        }
+        return;
+    }
+    if let Ok(mode) = std::env::var("SWITCHBOARD_BENCH_PARKED") {
+        parked_child(&mode);
+        return;
+    }
     let filter_given = std::env::args().skip(1).any(|a| !a.starts_with('-'));
     if !filter_given || std::env::args().any(|a| a == "parked") {
         parked_report();
+    }
+    if !filter_given || std::env::args().any(|a| a == "cpu") {
+        cpu_time_report();
     }
     benches();
     Criterion::default().configure_from_args().final_summary();

@@ -101,6 +101,8 @@ pub(crate) struct CompileCx<'a> {
     pub expressions: usize,
     /// The flow this node calls or jumps to, when it is literal.
     pub flow_ref: Option<FlowRef>,
+    /// The node assigns a secure variable: its outputs may hold the secret.
+    pub assigns_secure: std::cell::Cell<bool>,
 }
 
 impl<'a> CompileCx<'a> {
@@ -117,6 +119,7 @@ impl<'a> CompileCx<'a> {
             exits,
             expressions: 0,
             flow_ref: None,
+            assigns_secure: std::cell::Cell::new(false),
         }
     }
 
@@ -224,12 +227,16 @@ impl<'a> CompileCx<'a> {
             .enumerate()
             .find(|(_, v)| *v.name == *name)
         {
-            Some((slot, v)) => Target::Var {
-                slot: slot as u32,
-                name: v.name.clone(),
-                ty: v.ty,
-                secure: v.secure,
-            },
+            Some((slot, v)) => {
+                self.assigns_secure
+                    .set(self.assigns_secure.get() || v.secure);
+                Target::Var {
+                    slot: slot as u32,
+                    name: v.name.clone(),
+                    ty: v.ty,
+                    secure: v.secure,
+                }
+            }
             None => Target::Global(Arc::from(name)),
         }
     }

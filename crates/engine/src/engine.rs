@@ -29,7 +29,7 @@ use crate::state::{
     Wait, WaitOn,
 };
 use crate::trace::{Capture, Phase, TraceLevel, TraceRecord, MASK};
-use crate::value::{coerce, from_json, map_value};
+use crate::value::{coerce, from_json, record};
 
 pub use crate::activities::http_request::HttpPolicy;
 
@@ -164,7 +164,7 @@ impl Engine {
             flow: program.key.clone(),
             status: Status::Waiting,
             started_at: now,
-            contact: from_json(&serde_json::Value::Object(start.outputs)),
+            contact: crate::value::json_view(serde_json::Value::Object(start.outputs)),
             root: Scope {
                 vars,
                 outputs: Vars::new(),
@@ -259,7 +259,15 @@ impl<'e> Runner<'e> {
             now,
             root,
             cache: Vec::new(),
-            out: StepOutput::default(),
+            out: StepOutput {
+                commands: Vec::with_capacity(4),
+                trace: Vec::with_capacity(if config.trace == TraceLevel::Off {
+                    0
+                } else {
+                    8
+                }),
+                ignored: None,
+            },
         }
     }
 
@@ -311,12 +319,12 @@ impl<'e> Runner<'e> {
             Event::CallerHangup => {
                 let secs = (self.now - state.started_at).num_seconds();
                 let at = crate::value::format_datetime(self.now);
-                let phone = map_value([
+                let phone = record([
                     ("disconnectedBy", Value::from("caller")),
                     ("callDuration", Value::from(secs)),
                     ("endedTimestamp", Value::from(at.clone())),
                 ]);
-                let contact = map_value([
+                let contact = record([
                     ("endedBy", Value::from("customer")),
                     ("endReason", Value::from("caller hung up")),
                     ("endedTimestamp", Value::from(at)),
@@ -578,7 +586,7 @@ impl<'e> Runner<'e> {
         error: FlowError,
     ) -> Result<(), EngineError> {
         self.drop_thread_timers(state, thread.id);
-        state.error = Some(error.clone());
+        state.error = Some(Box::new(error.clone()));
         if thread.handler.is_none() && state.ended.is_none() {
             state.ended = Some(TaskOutcome::Ended);
         }
@@ -604,7 +612,7 @@ impl<'e> Runner<'e> {
                 if budget {
                     state.grace = true;
                 }
-                let outputs = map_value([
+                let outputs = record([
                     ("errorCode", Value::from(error.code.clone())),
                     ("errorMessage", Value::from(error.message.clone())),
                     ("errorNodeName", Value::from(error.node.clone())),
@@ -617,7 +625,12 @@ impl<'e> Runner<'e> {
                 self.spawn(state, GLOBAL_ERROR_EVENT, node, outputs)
             }
             None => {
-                self.finish(state, Status::Failed { error });
+                self.finish(
+                    state,
+                    Status::Failed {
+                        error: Box::new(error),
+                    },
+                );
                 Ok(())
             }
         }
@@ -1075,7 +1088,7 @@ impl<'e> Runner<'e> {
             next: next.map(|n| program.node(n).name.clone()),
             started_at: started,
             duration_ms: (self.now - started).num_milliseconds(),
-            error,
+            error: error.map(Box::new),
         });
     }
 }

@@ -123,7 +123,7 @@ fn jsonpath(doc: Value, path: &str) -> Result<Value, Error> {
         Some(s) if doc.kind() == ValueKind::String => fromjson(s)?,
         _ => doc,
     };
-    Ok(p.select(&doc).unwrap_or(Value::UNDEFINED))
+    Ok(p.select_value(&doc).unwrap_or(Value::UNDEFINED))
 }
 
 /// A compiled `{{ }}` part: natively evaluable or not; minijinja's compiled form is kept
@@ -341,6 +341,11 @@ impl Expr {
                 .map_err(describe),
         }
     }
+}
+
+/// Escapes a JSON Pointer reference token (RFC 6901).
+pub(crate) fn pointer_token(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
 }
 
 /// A minijinja error in one line: its detail, or its kind.

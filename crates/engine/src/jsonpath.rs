@@ -98,11 +98,11 @@ impl JsonPath {
         self.definite
     }
 
-    /// What the path selects in `doc`: the value for a definite path, an array of matches
-    /// for an indefinite one, `None` when nothing matches. Works on engine values and on
-    /// `serde_json` values alike.
-    pub fn select<T: Doc>(&self, doc: &T) -> Option<T> {
-        let mut current = vec![doc.clone()];
+    /// What the path selects in `doc`: one value for a definite path, every match for an
+    /// indefinite one, `None` when nothing matches. Works on engine values and on borrowed
+    /// `serde_json` values alike (the latter without copying the document).
+    pub fn select<T: Doc>(&self, doc: T) -> Option<Selection<T>> {
+        let mut current = vec![doc];
         for seg in &self.segs {
             let mut next = Vec::new();
             for v in &current {
@@ -119,14 +119,30 @@ impl JsonPath {
             }
         }
         if self.definite {
-            current.into_iter().next()
+            current.into_iter().next().map(Selection::One)
         } else {
-            Some(T::list(current))
+            Some(Selection::Many(current))
         }
+    }
+
+    /// [`JsonPath::select`] on an engine value, as an engine value (an array for an
+    /// indefinite path).
+    pub fn select_value(&self, doc: &Value) -> Option<Value> {
+        self.select(doc.clone()).map(|s| match s {
+            Selection::One(v) => v,
+            Selection::Many(vs) => Value::from(vs),
+        })
     }
 }
 
-/// A JSON-like document a path can walk.
+/// What a path selected.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selection<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+/// A JSON-like document a path can walk (cheap to clone: a shared value or a reference).
 pub trait Doc: Clone {
     /// The member `name` of an object.
     fn child(&self, name: &str) -> Option<Self>;
@@ -134,8 +150,6 @@ pub trait Doc: Clone {
     fn index(&self, i: i64) -> Option<Self>;
     /// The items of an array or the values of an object.
     fn members(&self) -> Vec<Self>;
-    /// An array of values.
-    fn list(items: Vec<Self>) -> Self;
 }
 
 fn resolve_index(n: i64, len: usize) -> Option<usize> {
@@ -170,32 +184,24 @@ impl Doc for Value {
             _ => Vec::new(),
         }
     }
-
-    fn list(items: Vec<Value>) -> Value {
-        Value::from(items)
-    }
 }
 
-impl Doc for serde_json::Value {
-    fn child(&self, name: &str) -> Option<serde_json::Value> {
-        self.as_object()?.get(name).cloned()
+impl<'a> Doc for &'a serde_json::Value {
+    fn child(&self, name: &str) -> Option<&'a serde_json::Value> {
+        self.as_object()?.get(name)
     }
 
-    fn index(&self, n: i64) -> Option<serde_json::Value> {
+    fn index(&self, n: i64) -> Option<&'a serde_json::Value> {
         let a = self.as_array()?;
-        a.get(resolve_index(n, a.len())?).cloned()
+        a.get(resolve_index(n, a.len())?)
     }
 
-    fn members(&self) -> Vec<serde_json::Value> {
+    fn members(&self) -> Vec<&'a serde_json::Value> {
         match self {
-            serde_json::Value::Array(a) => a.clone(),
-            serde_json::Value::Object(o) => o.values().cloned().collect(),
+            serde_json::Value::Array(a) => a.iter().collect(),
+            serde_json::Value::Object(o) => o.values().collect(),
             _ => Vec::new(),
         }
-    }
-
-    fn list(items: Vec<serde_json::Value>) -> serde_json::Value {
-        serde_json::Value::Array(items)
     }
 }
 
@@ -246,10 +252,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Selects on both document kinds and checks they agree.
     fn sel(path: &str, doc: serde_json::Value) -> Option<serde_json::Value> {
         let p = JsonPath::parse(path).unwrap();
-        p.select(&crate::value::from_json(&doc))
-            .map(|v| crate::value::to_json(&v))
+        let engine = p
+            .select_value(&crate::value::from_json(&doc))
+            .map(|v| crate::value::to_json(&v));
+        let plain = p.select(&doc).map(|s| match s {
+            Selection::One(v) => v.clone(),
+            Selection::Many(vs) => serde_json::Value::Array(vs.into_iter().cloned().collect()),
+        });
+        assert_eq!(engine, plain, "{path}");
+        engine
     }
 
     #[test]

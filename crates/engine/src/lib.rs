@@ -14,9 +14,8 @@
 //! # Pieces
 //!
 //! - [`Program`]: a validated flow version, compiled: nodes indexed, edges resolved to
-//!   targets per port and branch value, every `{{ }}` expression compiled once (see
-//!   [`expr`](crate::expr) for the expression language). Immutable and `Send + Sync`.
-//!   Identified by a [`ProgramKey`] (flow id, version).
+//!   targets per port and branch value, every `{{ }}` expression compiled once.
+//!   Immutable and `Send + Sync`. Identified by a [`ProgramKey`] (flow id, version).
 //! - [`TaskState`]: the durable checkpoint (serde): variables, kept node outputs, global
 //!   variables, the contact's start data, threads (the main flow and event flow handlers),
 //!   each with a call stack (subflow frames pin their program's version) and at most one
@@ -32,6 +31,20 @@
 //!   of a subflow or go-to target, business-hours schedules). [`StaticEnv`] holds them in
 //!   memory.
 //!
+//! # Expressions
+//!
+//! `{{ }}` templates (minijinja, compiled once per program version) read flow variables by
+//! name (typed: STRING, INTEGER, BOOLEAN, DECIMAL, DATETIME, JSON), global variables
+//! (`{{ Lang }}` or `{{ global.Lang }}`), the start node's outputs (`{{NewContact.ANI}}`),
+//! any node's outputs (`{{HTTP_1.httpStatusCode}}`, empty until the node has run) and `now`
+//! (the step's clock, RFC 3339). Lookups of missing things are empty, not errors
+//! (minijinja's Chainable mode); a failing expression is an activity failure
+//! (EXPRESSION_ERROR) naming the node and the expression. An input that is exactly one
+//! `{{ expr }}` yields a typed value; text around expressions yields a string. Filters:
+//! minijinja's builtins plus `fromjson` and `jsonpath('$.a.b')`. Paths, comparisons,
+//! boolean logic and arithmetic run natively (same results, property-tested against
+//! minijinja); the rest runs in minijinja's VM.
+//!
 //! # Semantics
 //!
 //! An activity completes with an outcome port; the edge on that port is followed, else the
@@ -43,7 +56,9 @@
 //! thread; the failing thread ends), else the task fails with the error recorded. Every
 //! activity execution counts against the step budget (default 10,000 per task); overrunning
 //! it is an error that goes straight to the global error handler, which gets 100 grace
-//! steps; overrunning those fails the task. See [`engine`] for the details.
+//! steps; overrunning those fails the task. A subflow's own event flow is not used: its
+//! unhandled errors take the caller's error exit, and bindable events run the handlers of
+//! the task's flow. See [`engine`] for the details.
 //!
 //! Threads: bindable events (AgentAnswered, ContactEnded, QueueTimeout,
 //! WorkItemDataUpdated...) run their event flow handler as a new thread on the task's
@@ -58,7 +73,9 @@
 //! 1. Load (or compile and cache) the `Arc<Program>` of the published version; call
 //!    [`Engine::start`] with the trigger's data as [`Start::outputs`] and a random seed.
 //! 2. In one transaction, store the serialized [`TaskState`] and the step's commands (an
-//!    outbox), and the trace records.
+//!    outbox), and the trace records. The checkpoint holds secure variables as they are
+//!    (the task resumes from it): encrypt it at rest, and show
+//!    [`TaskState::to_json_masked`] in APIs and logs.
 //! 3. Perform the commands in order. For each command with an id
 //!    ([`Command::request_id`]), feed the answer back with [`Engine::step`] as the matching
 //!    event (`HttpResponse`/`HttpFailed`, `FunctionResult`, `Reply`, `CallerInput`). Schedule

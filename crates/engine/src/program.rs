@@ -147,6 +147,8 @@ pub(crate) struct Node {
     pub error_port: Option<Box<str>>,
     /// Some expression reads this node's outputs, so they are kept in the task's scope.
     pub keep_outputs: bool,
+    /// The node assigns a secure variable, so its outputs are masked wherever shown.
+    pub secret_outputs: bool,
 }
 
 impl fmt::Debug for Node {
@@ -336,6 +338,7 @@ fn compile(f: &flow::Flow, catalog: &Catalog, key: ProgramKey) -> Result<Program
             })
             .map_err(|m| err(name, m))?;
         expressions += cx.expressions;
+        let secret_outputs = cx.assigns_secure.get();
         if let Some(r) = cx.flow_ref.take() {
             flow_refs.push(r);
         }
@@ -355,6 +358,7 @@ fn compile(f: &flow::Flow, catalog: &Catalog, key: ProgramKey) -> Result<Program
             exits,
             error_port: def.error_ports().next().map(|p| Box::from(p.name.as_str())),
             keep_outputs: false,
+            secret_outputs,
         });
     }
     let referenced = referenced.into_inner();

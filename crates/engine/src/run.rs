@@ -19,7 +19,7 @@ use crate::compile::{Input, Target};
 use crate::engine::EngineConfig;
 use crate::env::Env;
 use crate::expr::{Data, Expr};
-use crate::jsonpath::Doc;
+use crate::jsonpath::{Doc, Selection};
 use crate::program::{Node, Program};
 use crate::state::{Scope, TaskState, Timer, WaitOn};
 use crate::trace::{Capture, MASK};
@@ -275,7 +275,7 @@ impl<'a> Cx<'a> {
             ("errorMessage", Value::from("")),
         ];
         let n = if errors { 2 } else { 0 };
-        self.outputs = Some(crate::value::map_value(
+        self.outputs = Some(crate::value::record(
             pairs.into_iter().chain(extra.into_iter().take(n)),
         ));
     }
@@ -338,7 +338,7 @@ impl<'a> Cx<'a> {
 pub(crate) fn apply_parse_settings<T: Doc + ToValue>(
     cx: &mut Cx<'_>,
     settings: &[crate::compile::ParseSetting],
-    doc: &T,
+    doc: T,
 ) -> Result<(), Failure> {
     for s in settings {
         let path = s.path.as_ref().map_err(|e| {
@@ -347,9 +347,14 @@ pub(crate) fn apply_parse_settings<T: Doc + ToValue>(
                 format!("Node '{}': path expression {e}", cx.node.name),
             )
         })?;
-        if let Some(v) = path.select(doc) {
-            cx.assign(&s.target, v.to_value())?;
-        }
+        let v = match path.select(doc.clone()) {
+            None => continue,
+            Some(Selection::One(v)) => v.to_value(),
+            Some(Selection::Many(vs)) => {
+                Value::from(vs.into_iter().map(ToValue::to_value).collect::<Vec<_>>())
+            }
+        };
+        cx.assign(&s.target, v)?;
     }
     Ok(())
 }
@@ -365,8 +370,8 @@ impl ToValue for Value {
     }
 }
 
-impl ToValue for serde_json::Value {
+impl ToValue for &serde_json::Value {
     fn to_value(self) -> Value {
-        crate::value::from_json(&self)
+        crate::value::json_to_value(self)
     }
 }

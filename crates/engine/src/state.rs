@@ -139,7 +139,7 @@ pub enum Status {
     /// Finished normally.
     Completed { outcome: Outcome },
     /// Finished by an error nothing handled; the error is recorded.
-    Failed { error: FlowError },
+    Failed { error: Box<FlowError> },
 }
 
 /// How a task finished.
@@ -319,7 +319,7 @@ pub struct TaskState {
     pub(crate) faults: Vec<Fault>,
     /// The last activity failure that reached the global error handler (or failed the task).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) error: Option<FlowError>,
+    pub(crate) error: Option<Box<FlowError>>,
 }
 
 fn is_default<T: Default + PartialEq>(t: &T) -> bool {
@@ -386,7 +386,7 @@ impl TaskState {
 
     /// The last error that reached the global error event or failed the task.
     pub fn error(&self) -> Option<&FlowError> {
-        self.error.as_ref()
+        self.error.as_deref()
     }
 
     pub fn routing(&self) -> &Routing {
@@ -409,9 +409,58 @@ impl TaskState {
         keys
     }
 
-    /// The checkpoint as JSON.
+    /// The checkpoint as JSON. It holds secure values as they are (the task resumes from
+    /// it): a store should encrypt it at rest, and show [`TaskState::to_json_masked`].
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The checkpoint as JSON with secure values masked: secure variables (of the flow and
+    /// of subflow frames), the kept outputs of nodes that assign secure variables, and
+    /// secure globals. For APIs, logs and events.
+    pub fn to_json_masked(&self, env: &dyn crate::Env) -> serde_json::Value {
+        use serde_json::Value as Json;
+        fn mask_scope(scope: &mut Json, program: &crate::Program) {
+            for v in program.vars.iter().filter(|v| v.secure) {
+                if let Some(slot) =
+                    scope.pointer_mut(&format!("/vars/{}", crate::expr::pointer_token(&v.name)))
+                {
+                    *slot = Json::from(crate::MASK);
+                }
+            }
+            for n in program.nodes.iter().filter(|n| n.secret_outputs) {
+                if let Some(slot) =
+                    scope.pointer_mut(&format!("/outputs/{}", crate::expr::pointer_token(&n.name)))
+                {
+                    *slot = Json::from(crate::MASK);
+                }
+            }
+        }
+        let mut out = self.to_json();
+        if let Some(p) = env.program(&self.flow) {
+            if let Some(root) = out.get_mut("root") {
+                mask_scope(root, &p);
+            }
+        }
+        for (ti, t) in self.threads.iter().enumerate() {
+            for (fi, f) in t.stack.iter().enumerate() {
+                let (Some(key), Some(_)) = (&f.flow, &f.scope) else {
+                    continue;
+                };
+                let Some(p) = env.program(key) else { continue };
+                if let Some(scope) = out.pointer_mut(&format!("/threads/{ti}/stack/{fi}/scope")) {
+                    mask_scope(scope, &p);
+                }
+            }
+        }
+        for g in &self.secure_globals {
+            if let Some(slot) =
+                out.pointer_mut(&format!("/globals/{}", crate::expr::pointer_token(g)))
+            {
+                *slot = Json::from(crate::MASK);
+            }
+        }
+        out
     }
 
     /// Serialized size in bytes of everything but the variables, node outputs, globals and

@@ -76,7 +76,7 @@ pub struct TraceRecord {
     pub started_at: DateTime<Utc>,
     pub duration_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<FlowError>,
+    pub error: Option<Box<FlowError>>,
 }
 
 impl TraceRecord {

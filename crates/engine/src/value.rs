@@ -208,6 +208,153 @@ pub(crate) fn canonical_json(v: &serde_json::Value) -> String {
     canonical(&from_json(v))
 }
 
+/// A small map with fixed keys: a node's outputs. Built on every step, so it is a plain
+/// vector behind minijinja's object interface (one allocation, no hashing) instead of a
+/// hash map; expressions, JSON paths and serialization see an ordinary map.
+#[derive(Debug)]
+struct Record(Vec<(&'static str, Value)>);
+
+impl minijinja::value::Object for Record {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Map
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let k = key.as_str()?;
+        self.0.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Values(self.0.iter().map(|(k, _)| Value::from(*k)).collect())
+    }
+}
+
+/// A map value with fixed keys (see [`Record`]).
+pub(crate) fn record<I>(pairs: I) -> Value
+where
+    I: IntoIterator<Item = (&'static str, Value)>,
+{
+    Value::from_object(Record(pairs.into_iter().collect()))
+}
+
+/// One step from a JSON document's root to a nested object or array.
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A parsed JSON document seen as an engine value, without converting it: objects and
+/// arrays are views into the shared document (converted member by member as expressions
+/// read them), scalars are converted when read. Parsing with serde_json and wrapping is
+/// much cheaper than building engine maps for a whole document of which a flow reads a
+/// field or two.
+#[derive(Debug)]
+struct JsonView {
+    root: std::sync::Arc<serde_json::Value>,
+    path: Vec<Step>,
+}
+
+impl JsonView {
+    fn node(&self) -> &serde_json::Value {
+        let mut v = &*self.root;
+        for step in &self.path {
+            v = match (step, v) {
+                (Step::Key(k), serde_json::Value::Object(m)) => {
+                    m.get(k).unwrap_or(&serde_json::Value::Null)
+                }
+                (Step::Index(i), serde_json::Value::Array(a)) => {
+                    a.get(*i).unwrap_or(&serde_json::Value::Null)
+                }
+                _ => &serde_json::Value::Null,
+            };
+        }
+        v
+    }
+
+    fn child(&self, step: Step, v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+                let mut path = self.path.clone();
+                path.push(step);
+                Value::from_object(JsonView {
+                    root: self.root.clone(),
+                    path,
+                })
+            }
+            scalar => scalar_value(scalar),
+        }
+    }
+}
+
+fn scalar_value(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::from(()),
+        serde_json::Value::Bool(b) => Value::from(*b),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::from(i),
+            (None, Some(u)) => Value::from(u),
+            _ => Value::from(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        other => from_json(other),
+    }
+}
+
+impl minijinja::value::Object for JsonView {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        match self.node() {
+            serde_json::Value::Array(_) => minijinja::value::ObjectRepr::Seq,
+            _ => minijinja::value::ObjectRepr::Map,
+        }
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        match self.node() {
+            serde_json::Value::Object(m) => {
+                let k = key.as_str()?;
+                m.get(k).map(|v| self.child(Step::Key(k.to_owned()), v))
+            }
+            serde_json::Value::Array(a) => {
+                let i = key.as_usize()?;
+                a.get(i).map(|v| self.child(Step::Index(i), v))
+            }
+            _ => None,
+        }
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        match self.node() {
+            serde_json::Value::Object(m) => minijinja::value::Enumerator::Values(
+                m.keys().map(|k| Value::from(k.as_str())).collect(),
+            ),
+            serde_json::Value::Array(a) => minijinja::value::Enumerator::Seq(a.len()),
+            _ => minijinja::value::Enumerator::Empty,
+        }
+    }
+}
+
+/// A JSON value as an engine value: scalars directly, objects and arrays converted.
+pub(crate) fn json_to_value(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Object(_) | serde_json::Value::Array(_) => from_json(v),
+        scalar => scalar_value(scalar),
+    }
+}
+
+/// A JSON document as an engine value, converted lazily (see [`JsonView`]).
+pub(crate) fn json_view(doc: serde_json::Value) -> Value {
+    match doc {
+        serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+            Value::from_object(JsonView {
+                root: std::sync::Arc::new(doc),
+                path: Vec::new(),
+            })
+        }
+        scalar => scalar_value(&scalar),
+    }
+}
+
 /// Builds a map value from `(key, value)` pairs, in order.
 pub(crate) fn map_value<I, K>(pairs: I) -> Value
 where
@@ -309,6 +456,53 @@ mod tests {
         assert_eq!(canonical(&Value::from(1.5)), "1.5");
         assert_eq!(canonical_json(&json!(true)), "true");
         assert_eq!(text(&Value::from(())), "");
+    }
+
+    #[test]
+    fn records_behave_like_maps() {
+        let r = record([("b", Value::from(1)), ("a", Value::from("x"))]);
+        assert_eq!(r.kind(), ValueKind::Map);
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"b":1,"a":"x"}"#);
+        assert_eq!(r.get_attr("a").unwrap(), Value::from("x"));
+        assert!(r.get_attr("zz").unwrap().is_undefined());
+        let back: Value = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn json_views_behave_like_converted_json() {
+        let doc =
+            json!({"b": {"c": [1, 2.5, "x", null, true]}, "a": "y", "n": 18446744073709551615u64});
+        let view = json_view(doc.clone());
+        let converted = from_json(&doc);
+        assert_eq!(view, converted);
+        assert_eq!(to_json(&view), doc);
+        assert_eq!(
+            serde_json::to_string(&view).unwrap(),
+            serde_json::to_string(&doc).unwrap()
+        );
+        assert_eq!(
+            view.get_attr("b")
+                .unwrap()
+                .get_attr("c")
+                .unwrap()
+                .get_item_by_index(1)
+                .unwrap(),
+            Value::from(2.5)
+        );
+        assert_eq!(
+            view.get_attr("b").unwrap().get_attr("c").unwrap().len(),
+            Some(5)
+        );
+        assert!(view.get_attr("zz").unwrap().is_undefined());
+        assert_eq!(text(&view), serde_json::to_string(&doc).unwrap());
+        let e = crate::expr::env()
+            .compile_expression("d.b.c[2] ~ d.a ~ (d.b.c | length)")
+            .unwrap();
+        assert_eq!(
+            e.eval(minijinja::context! {d => view}).unwrap(),
+            Value::from("xy5")
+        );
     }
 
     #[test]

@@ -48,7 +48,9 @@ pub(crate) fn walk(
                     key.push(idx.parse::<usize>().unwrap_or(usize::MAX));
                     (None, &tokens[3..])
                 }
-                (_, Some(idx), _) if tokens.len() == 2 && first != "eventFlows" && !wants_values => {
+                (_, Some(idx), _)
+                    if tokens.len() == 2 && first != "eventFlows" && !wants_values =>
+                {
                     key.push(idx.parse::<usize>().unwrap_or(usize::MAX));
                     (None, &tokens[2..])
                 }
@@ -81,7 +83,6 @@ pub(crate) fn walk(
             if let Some(Ok(elem)) = elem {
                 walk_value(&elem, rest, &mut key, visit);
             }
-
         }
     }
     key
@@ -115,7 +116,10 @@ fn walk_value(doc: &Value, tokens: &[String], key: &mut Vec<usize>, visit: &mut 
 
 pub(crate) fn top_keys(flow: &Flow, src: &Source<'_>) -> Vec<String> {
     match src {
-        Source::Value(v) => v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default(),
+        Source::Value(v) => v
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default(),
         // Recorded while parsing; a scan of the bytes only if the flow was built otherwise.
         Source::Bytes(b) if flow.key_order.0.is_empty() => flow::locate::top_level_keys(b),
         Source::Bytes(_) => flow.key_order.0.clone(),

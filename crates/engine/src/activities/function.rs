@@ -14,7 +14,7 @@ use crate::event::{Event, FunctionErrorKind, FunctionOutcome};
 use crate::jsonpath::JsonPath;
 use crate::run::{Cx, Outcome};
 use crate::state::WaitOn;
-use crate::value::{from_json, to_json};
+use crate::value::to_json;
 
 #[derive(Debug)]
 pub(crate) struct Config {
@@ -62,11 +62,11 @@ pub(crate) fn run(c: &Config, cx: &mut Cx<'_>) -> Outcome {
 pub(crate) fn resume(c: &Config, cx: &mut Cx<'_>, _: &WaitOn, event: &Event) -> Outcome {
     match event {
         Event::FunctionResult { result: FunctionOutcome::Ok { data }, .. } => {
-            let data = from_json(data);
+            let data = crate::value::json_view(data.clone());
             for (output, target) in &c.outputs {
                 let value = if output.starts_with('$') {
                     match JsonPath::parse(output) {
-                        Ok(p) => p.select(&data),
+                        Ok(p) => p.select_value(&data),
                         Err(e) => return cx.failure("FUNCTION_ERROR", format!("output mapping {e}")),
                     }
                 } else if data.kind() == ValueKind::Map {

@@ -5,7 +5,6 @@
 //! as it is. Exposes `result`, the parsed document.
 
 use minijinja::value::ValueKind;
-use minijinja::Value;
 
 use crate::compile::{CompileCx, ParseSetting};
 use crate::expr::Expr;
@@ -31,30 +30,25 @@ pub(crate) fn run(c: &Config, cx: &mut Cx<'_>) -> Outcome {
         Ok(v) => v,
         Err(f) => return Outcome::Fail(f),
     };
-    if v.kind() == ValueKind::String && !cx.wants_outputs() {
-        // Nothing reads `result`: parse into plain JSON (faster) and convert only what the
-        // paths select.
+    if v.kind() == ValueKind::String {
+        // Parse into plain JSON (faster than engine maps) and convert only what the paths
+        // select; `result` is a lazy view of the document.
         let doc = match serde_json::from_str::<serde_json::Value>(v.as_str().unwrap_or_default()) {
             Ok(doc) => doc,
             Err(e) => return cx.failure("INVALID_JSON", format!("input is not valid JSON: {e}")),
         };
-        return match apply_parse_settings(cx, &c.settings, &doc) {
-            Ok(()) => Outcome::Port("out"),
-            Err(f) => Outcome::Fail(f),
-        };
-    }
-    let doc = if v.kind() == ValueKind::String {
-        match serde_json::from_str::<Value>(v.as_str().unwrap_or_default()) {
-            Ok(doc) => doc,
-            Err(e) => return cx.failure("INVALID_JSON", format!("input is not valid JSON: {e}")),
+        if let Err(f) = apply_parse_settings(cx, &c.settings, &doc) {
+            return Outcome::Fail(f);
         }
-    } else {
-        v
-    };
-    if let Err(f) = apply_parse_settings(cx, &c.settings, &doc) {
+        if cx.wants_outputs() {
+            cx.set_outputs([("result", crate::value::json_view(doc))]);
+        }
+        return Outcome::Port("out");
+    }
+    if let Err(f) = apply_parse_settings(cx, &c.settings, v.clone()) {
         return Outcome::Fail(f);
     }
-    cx.set_outputs([("result", doc)]);
+    cx.set_outputs([("result", v)]);
     Outcome::Port("out")
 }
 

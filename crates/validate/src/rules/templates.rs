@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::Ctx;
 
 /// Names the engine provides to every expression.
-const BUILTINS: &[&str] = &["now"];
+const BUILTINS: &[&str] = &["now", "global"];
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
     let declared: HashSet<&str> = cx
