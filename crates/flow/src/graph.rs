@@ -1,6 +1,10 @@
 //! Graph queries over one process: name lookup, outgoing edges, reachability.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+// Internal indexes keyed by the document's own strings: FxHash is several times cheaper
+// than SipHash and there is no untrusted-key concern for a map that lives one call.
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::model::{ActivityType, Process};
 
@@ -15,13 +19,15 @@ pub struct Graph<'a> {
 
 impl<'a> Graph<'a> {
     pub fn new(process: Process<'a>) -> Self {
-        let mut by_name = HashMap::with_capacity(process.nodes.len());
+        let mut by_name =
+            HashMap::with_capacity_and_hasher(process.nodes.len(), Default::default());
         for (i, n) in process.nodes.iter().enumerate() {
             if let Some(name) = n.name() {
                 by_name.entry(name).or_insert(i);
             }
         }
-        let mut outgoing: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut outgoing: HashMap<&str, Vec<usize>> =
+            HashMap::with_capacity_and_hasher(process.nodes.len(), Default::default());
         for (i, e) in process.edges.iter().enumerate() {
             if let Some(from) = e.from() {
                 outgoing.entry(from).or_default().push(i);
@@ -50,12 +56,12 @@ impl<'a> Graph<'a> {
             .collect()
     }
 
-    /// Node indexes reachable from the entry nodes (entries included).
-    pub fn reachable(&self) -> HashSet<usize> {
-        let mut seen: HashSet<usize> = HashSet::new();
+    /// Which node indexes the entry nodes reach (entries included), by index.
+    pub fn reachable(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.process.nodes.len()];
         let mut queue: VecDeque<usize> = self.entries().into_iter().collect();
         while let Some(i) = queue.pop_front() {
-            if !seen.insert(i) {
+            if std::mem::replace(&mut seen[i], true) {
                 continue;
             }
             let Some(name) = self.process.nodes[i].name() else {
@@ -63,7 +69,7 @@ impl<'a> Graph<'a> {
             };
             for &e in self.outgoing.get(name).into_iter().flatten() {
                 if let Some(&j) = self.process.edges[e].to().and_then(|t| self.by_name.get(t)) {
-                    if !seen.contains(&j) {
+                    if !seen[j] {
                         queue.push_back(j);
                     }
                 }

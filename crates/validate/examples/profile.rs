@@ -4,6 +4,9 @@ mod gen;
 use std::time::Instant;
 use switchboard_validate::{Mode, Options, Validator};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let n: usize = std::env::args()
         .nth(1)

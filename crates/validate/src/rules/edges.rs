@@ -3,7 +3,7 @@
 //! ports carry a valid value in the edge's properties, and a non-branching port carries one
 //! edge (a warning otherwise: only the first would ever fire).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use flow::ProcessKind;
 use serde_json::Value;
@@ -17,8 +17,9 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             ProcessKind::Event => 0,
         };
         // (source node, port) -> first edge index; (source, port, branch value) likewise.
-        let mut on_port: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut on_branch: HashMap<(&str, &str, String), usize> = HashMap::new();
+        let mut on_port: HashMap<(&str, &str), usize> =
+            HashMap::with_capacity_and_hasher(p.edges.len(), Default::default());
+        let mut on_branch: HashMap<(&str, &str, String), usize> = HashMap::default();
         for (i, e) in p.edges.iter().enumerate() {
             let at = edge_ptr(p.kind, i);
             for (field, end) in [("from", e.from()), ("to", e.to())] {

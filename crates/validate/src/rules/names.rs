@@ -1,12 +1,13 @@
 //! Node names and edge ids: present, and unique within their process.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::{edge_ptr, node_ptr, process_label, Ctx};
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
     for p in cx.flow.processes() {
-        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let mut seen: HashMap<&str, usize> =
+            HashMap::with_capacity_and_hasher(p.nodes.len().max(p.edges.len()), Default::default());
         for (i, n) in p.nodes.iter().enumerate() {
             let at = node_ptr(p.kind, i);
             match n.name.get() {
@@ -38,7 +39,8 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                 );
             }
         }
-        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let mut seen: HashMap<&str, usize> =
+            HashMap::with_capacity_and_hasher(p.nodes.len().max(p.edges.len()), Default::default());
         for (i, e) in p.edges.iter().enumerate() {
             let at = edge_ptr(p.kind, i);
             match e.id.get() {

@@ -14,7 +14,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
         for (i, n) in p.nodes.iter().enumerate() {
             let at = node_ptr(p.kind, i);
             let name = n.name().unwrap_or("?");
-            if has_entry && !reachable.contains(&i) {
+            if has_entry && !reachable[i] {
                 found.push((
                     at,
                     "UNREACHABLE_NODE",
@@ -28,14 +28,13 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             if def.output_ports.is_empty() || n.activity_type.get() == Some(&ActivityType::End) {
                 continue;
             }
-            let out: Vec<&str> = n
+            let edges: &[usize] = n
                 .name()
                 .and_then(|nm| g.outgoing.get(nm))
-                .into_iter()
-                .flatten()
-                .filter_map(|&e| p.edges[e].port())
-                .collect();
-            if out.is_empty() {
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let out = edges.iter().filter_map(|&e| p.edges[e].port());
+            if out.clone().next().is_none() {
                 found.push((
                     at,
                     "NO_EXIT",
@@ -43,11 +42,11 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                 ));
                 continue;
             }
-            if out.contains(&flow::DEFAULT_PORT) {
+            if out.clone().any(|port| port == flow::DEFAULT_PORT) {
                 continue;
             }
             for port in &def.output_ports {
-                if port.name != flow::DEFAULT_PORT && !out.contains(&port.name.as_str()) {
+                if port.name != flow::DEFAULT_PORT && !out.clone().any(|o| o == port.name) {
                     let why = if port.error {
                         "errors there go to the global error handler"
                     } else {

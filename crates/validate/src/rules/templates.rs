@@ -4,7 +4,7 @@
 //! (`{{NodeName.field}}`, else UNKNOWN_NODE_OUTPUT). Also owns UNUSED_VARIABLE, because
 //! "used" is the set of names these templates and variable-target inputs mention.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt::Write as _;
 
 use catalog::ChoicesKind;
@@ -23,7 +23,10 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
         .iter()
         .filter_map(|v| v.name())
         .collect();
-    let mut nodes: HashMap<&str, &Node> = HashMap::new();
+    let mut nodes: HashMap<&str, &Node> = HashMap::with_capacity_and_hasher(
+        cx.flow.nodes().len() + cx.flow.event().nodes.len(),
+        Default::default(),
+    );
     for p in cx.flow.processes() {
         for n in p.nodes {
             if let Some(name) = n.name() {
@@ -31,7 +34,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             }
         }
     }
-    let mut used: HashSet<String> = HashSet::new();
+    let mut used: HashSet<String> = HashSet::default();
     let mut strings: Vec<(String, &str)> = Vec::new();
     let mut buf = String::new();
     let interesting = |s: &str| s.contains("{{") || s.contains("{%") || declared.contains(s);

@@ -1,7 +1,7 @@
 //! Variables: named, uniquely, with a name templates can reference, a known type (the parser
 //! reports unknown ones) and a default value that parses as that type.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use flow::VariableType;
 use serde_json::Value;
@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::Ctx;
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::default();
     for (i, v) in cx.flow.variables().iter().enumerate() {
         let at = format!("/variables/{i}");
         match v.name() {
