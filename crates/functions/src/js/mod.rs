@@ -85,11 +85,8 @@ const PRELUDE_SOURCE: &str = include_str!("prelude.js");
 const PRELUDE_NAME: &str = "switchboard:prelude";
 
 /// Calls served by one realm before it is replaced. Every call leaves a small module record
-/// behind in its context (QuickJS frees module records only with their context). A rebuild
-/// costs ~4 ms of CPU, so it must be rare enough not to show in request tails: at 2,000 it
-/// stalled ~7% of the time under load and pushed `:test` p99 past 5 ms; 20,000 calls of a
-/// small handler stay far below the memory cap (a test runs a realm past this many calls).
-pub const REALM_MAX_CALLS: u32 = 20_000;
+/// behind in its context (QuickJS frees module records only with their context).
+pub const REALM_MAX_CALLS: u32 = 2_000;
 /// Compilations done by one compiler context before it is replaced, for the same reason.
 const COMPILER_MAX_COMPILES: u32 = 256;
 /// The JavaScript stack limit; engine threads are spawned with a larger native stack.
