@@ -838,31 +838,14 @@ impl<'e> Runner<'e> {
             };
 
             match outcome {
-                Outcome::Port(p) => {
-                    let next = nd.exits.port(p);
-                    rec(
-                        self,
-                        Phase::Completed,
-                        Some(Cow::Borrowed(p)),
-                        next,
-                        capture,
-                        None,
-                    );
-                    match next {
-                        Some(n) => {
-                            entry = Entry::Node {
-                                node: n,
-                                trigger: None,
-                            }
-                        }
-                        None => match self.frame_done(thread, Ok(()), &program)? {
-                            Some(e) => entry = e,
-                            None => return Ok(Exit::Ended),
-                        },
-                    }
-                }
-                Outcome::Branch(p, value) => {
-                    let next = nd.exits.branch(p, &value);
+                // A port or a branch value: record the step, then follow the edge it selects
+                // (or finish the frame when there is none).
+                Outcome::Port(_) | Outcome::Branch(..) => {
+                    let (p, next) = match &outcome {
+                        Outcome::Branch(p, value) => (*p, nd.exits.branch(p, value)),
+                        Outcome::Port(p) => (*p, nd.exits.port(p)),
+                        _ => unreachable!("matched above"),
+                    };
                     rec(
                         self,
                         Phase::Completed,
