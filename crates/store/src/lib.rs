@@ -81,30 +81,37 @@ pub use sql::{now, truncate_to_millis};
 
 /// Runs `$body` with `$pool` bound to a pool for reads, on whichever backend is in use.
 macro_rules! reader {
-    ($store:expr, |$pool:ident| $body:expr) => {
-        match &$store.db {
+    ($store:expr, |$pool:ident| $body:expr) => {{
+        let started = std::time::Instant::now();
+        let out = match &$store.db {
             $crate::Db::Sqlite { read: $pool, .. } => $body,
             $crate::Db::Postgres($pool) => $body,
-        }
-    };
+        };
+        $crate::observe(&$store.db, "read", started);
+        out
+    }};
 }
 
 /// Runs `$body` with `$pool` bound to a pool for single-statement writes.
 macro_rules! writer {
-    ($store:expr, |$pool:ident| $body:expr) => {
-        match &$store.db {
+    ($store:expr, |$pool:ident| $body:expr) => {{
+        let started = std::time::Instant::now();
+        let out = match &$store.db {
             $crate::Db::Sqlite { write: $pool, .. } => $body,
             $crate::Db::Postgres($pool) => $body,
-        }
-    };
+        };
+        $crate::observe(&$store.db, "write", started);
+        out
+    }};
 }
 
 /// Runs `$body` inside a transaction bound to `$tx` (use `&mut *$tx` as the executor) and
 /// commits when the body finishes. Leaving the body early (`?`, `return`) drops the
 /// transaction, which rolls it back.
 macro_rules! transaction {
-    ($store:expr, |$tx:ident| $body:expr) => {
-        match &$store.db {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let started = std::time::Instant::now();
+        let out = match &$store.db {
             $crate::Db::Sqlite { write, .. } => {
                 let mut $tx = write.begin_with("BEGIN IMMEDIATE").await?;
                 let value = $body;
@@ -117,8 +124,22 @@ macro_rules! transaction {
                 $tx.commit().await?;
                 value
             }
-        }
+        };
+        $crate::observe(&$store.db, "transaction", started);
+        out
+    }};
+}
+
+/// Store latency for Prometheus (`switchboard_store_duration_seconds{backend, kind}`), taken
+/// in the three macros every query goes through (a body that leaves early with `?` is not
+/// timed).
+pub(crate) fn observe(db: &Db, kind: &'static str, started: std::time::Instant) {
+    let backend = match db {
+        Db::Sqlite { .. } => "sqlite",
+        Db::Postgres(_) => "postgres",
     };
+    metrics::histogram!("switchboard_store_duration_seconds", "backend" => backend, "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
 }
 
 mod auth;

@@ -47,5 +47,19 @@ async fn metrics_count_each_request_once() {
         })
         .unwrap_or_else(|| panic!("no HEAD /healthz counter in:\n{}", metrics.text));
     assert!(line.ends_with(" 3"), "{line}");
+    // Store latency is exported too (the server's start-up and the auth lookups read it).
+    let flows = crate::util::send(app.request(reqwest::Method::GET, &app.v2("flows"))).await;
+    assert_eq!(flows.status.as_u16(), 200);
+    let metrics = crate::util::send(app.anonymous(reqwest::Method::GET, "/metrics")).await;
+    assert!(
+        metrics
+            .text
+            .lines()
+            .any(|l| l.starts_with("switchboard_store_duration_seconds")
+                && l.contains(r#"backend="sqlite""#)
+                && l.contains(r#"kind="read""#)),
+        "no store latency in:\n{}",
+        metrics.text
+    );
     cleanup.run().await;
 }
