@@ -404,42 +404,22 @@ impl Store {
             conditions += &format!(" AND status = ${}", args.len());
         }
 
-        let count_sql = format!("SELECT COUNT(*) FROM executions WHERE {conditions}");
-        let total: i64 = reader!(self, |pool| {
-            let mut query = sqlx::query_scalar(&count_sql);
-            for arg in &args {
-                query = match arg {
-                    Arg::Text(s) => query.bind(s),
-                    Arg::Int(i) => query.bind(i),
-                };
-            }
-            query.fetch_one(pool).await
-        })?;
-
-        let n = args.len();
-        args.push(Arg::Int(count_arg(filter.limit)));
-        args.push(Arg::Int(count_arg(filter.offset)));
-        let page_sql = format!(
-            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE {conditions} \
-             ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let rows = reader!(self, |pool| {
-            let mut query = sqlx::query_as::<_, ExecutionRow>(&page_sql);
-            for arg in &args {
-                query = match arg {
-                    Arg::Text(s) => query.bind(s),
-                    Arg::Int(i) => query.bind(i),
-                };
-            }
-            query.fetch_all(pool).await
-        })?;
+        let (rows, total) = self
+            .page::<ExecutionRow>(crate::Page {
+                table: "executions",
+                columns: EXECUTION_COLUMNS,
+                conditions: &conditions,
+                order: "created_at DESC, id DESC",
+                args,
+                limit: filter.limit,
+                offset: filter.offset,
+            })
+            .await?;
         let executions = rows
             .into_iter()
             .map(ExecutionRecord::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((executions, u64::try_from(total).unwrap_or(0)))
+        Ok((executions, total))
     }
 
     /// Claims up to `limit` unfinished executions (status `running` or `waiting`) of every

@@ -17,8 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::sql::{
-    contains_pattern, count_arg, fold, from_json, retries_exhausted, to_json, write_error, Arg, Ts,
-    RETRIES,
+    contains_pattern, fold, from_json, retries_exhausted, to_json, write_error, Arg, Ts, RETRIES,
 };
 use crate::{Backend, Store, StoreError};
 
@@ -272,42 +271,22 @@ impl Store {
             conditions += &format!(" AND id IN ({})", placeholders.join(", "));
         }
 
-        let count_sql = format!("SELECT COUNT(*) FROM flows WHERE {conditions}");
-        let total: i64 = reader!(self, |pool| {
-            let mut query = sqlx::query_scalar(&count_sql);
-            for arg in &args {
-                query = match arg {
-                    Arg::Text(s) => query.bind(s),
-                    Arg::Int(i) => query.bind(i),
-                };
-            }
-            query.fetch_one(pool).await
-        })?;
-
-        let n = args.len();
-        args.push(Arg::Int(count_arg(filter.limit)));
-        args.push(Arg::Int(count_arg(filter.offset)));
-        let page_sql = format!(
-            "SELECT {FLOW_COLUMNS} FROM flows WHERE {conditions} \
-             ORDER BY name_folded, name, id LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let rows = reader!(self, |pool| {
-            let mut query = sqlx::query_as::<_, FlowRow>(&page_sql);
-            for arg in &args {
-                query = match arg {
-                    Arg::Text(s) => query.bind(s),
-                    Arg::Int(i) => query.bind(i),
-                };
-            }
-            query.fetch_all(pool).await
-        })?;
+        let (rows, total) = self
+            .page::<FlowRow>(crate::Page {
+                table: "flows",
+                columns: FLOW_COLUMNS,
+                conditions: &conditions,
+                order: "name_folded, name, id",
+                args,
+                limit: filter.limit,
+                offset: filter.offset,
+            })
+            .await?;
         let flows = rows
             .into_iter()
             .map(FlowRecord::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((flows, u64::try_from(total).unwrap_or(0)))
+        Ok((flows, total))
     }
 
     /// Replaces the draft and bumps `version` by one, in one conditional statement: under

@@ -142,6 +142,73 @@ pub(crate) fn observe(db: &Db, kind: &'static str, started: std::time::Instant) 
         .record(started.elapsed().as_secs_f64());
 }
 
+/// One page of `SELECT {columns} FROM {table} WHERE {conditions} ORDER BY {order}` and the
+/// number of rows matching in all. `args` bind `$1..$n` of `conditions`; the page's LIMIT and
+/// OFFSET are appended after them. The list endpoints (flows, executions) share it.
+pub(crate) struct Page<'a> {
+    pub table: &'a str,
+    pub columns: &'a str,
+    pub conditions: &'a str,
+    pub order: &'a str,
+    pub args: Vec<sql::Arg>,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Bind every [`sql::Arg`] of `$args` to `$query`, in order.
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                $crate::sql::Arg::Text(s) => query.bind(s),
+                $crate::sql::Arg::Int(i) => query.bind(i),
+            };
+        }
+        query
+    }};
+}
+
+impl Store {
+    pub(crate) async fn page<R>(&self, page: Page<'_>) -> Result<(Vec<R>, u64), StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let Page {
+            table,
+            columns,
+            conditions,
+            order,
+            mut args,
+            limit,
+            offset,
+        } = page;
+        let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {conditions}");
+        let total: i64 = reader!(self, |pool| {
+            bind_args!(sqlx::query_scalar(&count_sql), &args)
+                .fetch_one(pool)
+                .await
+        })?;
+        let n = args.len();
+        args.push(sql::Arg::Int(sql::count_arg(limit)));
+        args.push(sql::Arg::Int(sql::count_arg(offset)));
+        let page_sql = format!(
+            "SELECT {columns} FROM {table} WHERE {conditions} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let rows = reader!(self, |pool| {
+            bind_args!(sqlx::query_as::<_, R>(&page_sql), &args)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok((rows, u64::try_from(total).unwrap_or(0)))
+    }
+}
+
 mod auth;
 mod entities;
 mod executions;
