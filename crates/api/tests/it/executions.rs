@@ -7,45 +7,7 @@ use serde_json::{json, Value};
 
 use crate::util::TestApp;
 
-/// A telephony flow: `Start` then `nodes`, wired by `edges` ([from, to, port, props?]).
-fn flow(name: &str, variables: Value, nodes: Value, edges: Value) -> Value {
-    let mut all = vec![json!({
-        "id": "n-start", "name": "Start", "activityType": "start",
-        "properties": {"activityName": "start", "flowType": {
-            "eventSourceName": "WebexContactCenter",
-            "eventClassificationName": "VoiceInteractions",
-            "eventSpecificationName": "ContactStartWorkflow"}}
-    })];
-    for (i, mut n) in nodes.as_array().cloned().unwrap().into_iter().enumerate() {
-        let activity = n["properties"]["activityName"].as_str().unwrap().to_owned();
-        let group = catalog::Catalog::builtin()
-            .activity(&activity)
-            .map(|a| a.group.as_str())
-            .unwrap_or("action");
-        n["id"] = json!(format!("n-{i}"));
-        n["activityType"] = json!(group);
-        all.push(n);
-    }
-    let edges: Vec<Value> = edges
-        .as_array()
-        .cloned()
-        .unwrap()
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            json!({"id": format!("e-{i}"), "from": e[0], "to": e[1], "condition": e[2],
-                   "properties": e.get(3).cloned().unwrap_or(json!({}))})
-        })
-        .collect();
-    json!({"name": name, "flowType": "FLOW", "contactType": "telephony",
-           "variables": variables, "nodes": all, "edges": edges})
-}
-
-fn node(name: &str, activity: &str, inputs: Value) -> Value {
-    let mut props = inputs;
-    props["activityName"] = json!(activity);
-    json!({"name": name, "properties": props})
-}
+use test_support::{flow, node};
 
 /// Set-variable, condition, wait(`secs`), end; `Secret` is secure.
 fn waiting_flow(name: &str, secs: u64, label: &str) -> Value {

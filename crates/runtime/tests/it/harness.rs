@@ -18,50 +18,12 @@ pub fn t0() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A telephony flow: a start node `Start` followed by `nodes`, wired by `edges`
-/// (`[from, to, condition]` or `[from, to, condition, {properties}]`).
+/// A telephony flow named `T` (see `test_support::flow`).
 pub fn flow(variables: Json, nodes: Json, edges: Json) -> Json {
-    let mut all = vec![json!({
-        "id": "n-start", "name": "Start", "activityType": "start",
-        "properties": {"activityName": "start", "flowType": {
-            "eventSourceName": "WebexContactCenter",
-            "eventClassificationName": "VoiceInteractions",
-            "eventSpecificationName": "ContactStartWorkflow"}}
-    })];
-    for (i, mut n) in nodes.as_array().cloned().unwrap().into_iter().enumerate() {
-        let activity = n["properties"]["activityName"].as_str().unwrap().to_owned();
-        let group = catalog::Catalog::builtin()
-            .activity(&activity)
-            .map(|a| a.group.as_str())
-            .unwrap_or("action");
-        n["id"] = json!(format!("n-{i}"));
-        n["activityType"] = json!(group);
-        all.push(n);
-    }
-    let edges: Vec<Json> = edges
-        .as_array()
-        .cloned()
-        .unwrap()
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            json!({
-                "id": format!("e-{i}"), "from": e[0], "to": e[1], "condition": e[2],
-                "properties": e.get(3).cloned().unwrap_or(json!({}))
-            })
-        })
-        .collect();
-    json!({
-        "name": "T", "flowType": "FLOW", "contactType": "telephony",
-        "variables": variables, "nodes": all, "edges": edges
-    })
+    test_support::flow("T", variables, nodes, edges)
 }
 
-pub fn node(name: &str, activity: &str, inputs: Json) -> Json {
-    let mut props = inputs;
-    props["activityName"] = json!(activity);
-    json!({"name": name, "properties": props})
-}
+pub use test_support::node;
 
 pub fn var(name: &str, ty: &str, value: &str) -> Json {
     json!({"name": name, "type": ty, "value": value})
