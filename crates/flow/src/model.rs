@@ -23,8 +23,10 @@ pub const SERVER_FIELDS: &[&str] = &[
     "lockedBy",
 ];
 
-/// Unknown keys, kept in document order.
-pub type Extra = IndexMap<String, Value>;
+/// Unknown keys (and edge properties), kept in document order. foldhash rather than SipHash:
+/// these maps are built for every edge of every document parsed, and foldhash is several
+/// times faster on short keys while still seeded per process.
+pub type Extra = IndexMap<String, Value, foldhash::fast::RandomState>;
 
 record! {
     /// A whole flow document (top-level fields of the guide's table plus server fields).
@@ -121,7 +123,13 @@ pub struct Properties(pub Value);
 impl Properties {
     /// `activityName`, when it is a string.
     pub fn activity_name(&self) -> Option<&str> {
-        self.0.get("activityName").and_then(Value::as_str)
+        // A scan, not a hash lookup: properties are small and `activityName` is nearly
+        // always their first key, and every rule asks for it.
+        self.0
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.as_str() == "activityName")
+            .and_then(|(_, v)| v.as_str())
     }
     /// The properties object (including `activityName`); `None` when not an object.
     pub fn as_object(&self) -> Option<&serde_json::Map<String, Value>> {
@@ -138,7 +146,7 @@ record! {
         "from" => from: String,
         "to" => to: String,
         "condition" => condition: String,
-        "properties" => properties: IndexMap<String, Value>,
+        "properties" => properties: Extra,
     }
 }
 

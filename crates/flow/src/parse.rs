@@ -45,7 +45,13 @@ pub struct Parsed {
 /// document does not fit the model is it parsed again as a JSON value to report every shape
 /// error with its pointer.
 pub fn parse_bytes(bytes: &[u8]) -> Result<Parsed, ParseError> {
-    match serde_json::from_slice::<Flow>(bytes) {
+    // One UTF-8 check of the whole document is much cheaper than serde_json's check of every
+    // string it reads from a byte slice; invalid UTF-8 takes the slice path for its position.
+    let typed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<Flow>(text),
+        Err(_) => serde_json::from_slice::<Flow>(bytes),
+    };
+    match typed {
         Ok(flow) => Ok(Parsed {
             flow,
             shape: Vec::new(),

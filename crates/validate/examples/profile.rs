@@ -21,6 +21,16 @@ fn main() {
         mode: Mode::Strict,
         ..Options::default()
     };
+    // `SWITCHBOARD_PROFILE_LOOP=N`: only validate_slice, N times, for `perf record`.
+    if let Some(n) = std::env::var("SWITCHBOARD_PROFILE_LOOP")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        for _ in 0..n {
+            std::hint::black_box(v.validate_slice(&bytes, &opts).unwrap());
+        }
+        return;
+    }
     let reps = 50;
     let time = |name: &str, f: &dyn Fn()| {
         for _ in 0..3 {

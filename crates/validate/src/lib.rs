@@ -39,8 +39,8 @@ pub enum Mode {
 /// A validator bound to a catalog, with every activity's input schema compiled once.
 pub struct Validator<'c> {
     catalog: &'c Catalog,
-    schemas: HashMap<String, jsonschema::Validator>,
-    branch_schemas: HashMap<(String, String), jsonschema::Validator>,
+    schemas: rustc_hash::FxHashMap<String, jsonschema::Validator>,
+    branch_schemas: rustc_hash::FxHashMap<(String, String), jsonschema::Validator>,
     templates: minijinja::Environment<'static>,
     /// Expression text -> the names it reads (or its syntax error). Expressions repeat
     /// across nodes and across validations of the same flow; analysing one is the most
@@ -74,8 +74,8 @@ impl Default for Options<'_> {
 
 impl<'c> Validator<'c> {
     pub fn new(catalog: &'c Catalog) -> Self {
-        let mut schemas = HashMap::new();
-        let mut branch_schemas = HashMap::new();
+        let mut schemas = rustc_hash::FxHashMap::default();
+        let mut branch_schemas = rustc_hash::FxHashMap::default();
         for a in catalog.activities() {
             // The catalog's own tests guarantee schemas compile; a broken override directory
             // simply loses input checking for that activity instead of failing validation.

@@ -42,9 +42,9 @@ impl Suppressions {
     ) {
         // Most documents carry no allow lists: skip the per-diagnostic walk for them.
         let doc_may_allow = match src {
-            crate::order::Source::Bytes(b) => b
-                .windows(ALLOW_KEY.len())
-                .any(|w| w == ALLOW_KEY.as_bytes()),
+            crate::order::Source::Bytes(b) => {
+                memchr::memmem::find(b, ALLOW_KEY.as_bytes()).is_some()
+            }
             crate::order::Source::Value(_) => true,
         };
         if !doc_may_allow && self.allow.is_empty() {

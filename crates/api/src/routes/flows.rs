@@ -459,7 +459,7 @@ async fn validate_document(
     };
     // The hot path: bytes straight into the typed model, no intermediate JSON tree. Input
     // the tree path would refuse (a NUL character, say) takes that path for its error.
-    if bytes.windows(6).any(|w| w == b"\\u0000") {
+    if memchr::memmem::find(&bytes, b"\\u0000").is_some() {
         let mut doc = crate::extract::parse_json(&bytes)?;
         strip_server_fields(&mut doc);
         let report = check_document(&state, &org, &doc, mode).await?;

@@ -17,12 +17,13 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             let Some(value) = props.get(&input.name) else {
                 continue;
             };
-            let path = format!("{at}/properties/{}", flow::pointer::escape(&input.name));
+            // Formatted only for a diagnostic: nearly every value is fine.
+            let path = || format!("{at}/properties/{}", flow::pointer::escape(&input.name));
             if let Some(allowed) = &input.allowed_values {
                 if !allowed.contains(value) && !is_template(value) {
                     let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
                     cx.error(
-                        path.clone(),
+                        path(),
                         "INVALID_INPUT",
                         format!(
                             "Input '{}' of activity '{}' must be one of {}; got {value}.",
@@ -35,11 +36,10 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             }
             let Some(kind) = input.choices else { continue };
             for (rel, s) in input.choice_values(value) {
-                let p = format!("{path}{rel}");
                 if cx.opts.resolver.contains(kind, s) == Some(false) {
                     cx.push(
                         crate::Diagnostic::error(
-                            &p,
+                            &format!("{}{rel}", path()),
                             kind.error_code(),
                             format!(
                                 "Input '{}' of activity '{}': '{s}' is not a known {} in this organization.",

@@ -5,10 +5,9 @@
 //! "used" is the set of names these templates and variable-target inputs mention.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::fmt::Write as _;
 
 use catalog::ChoicesKind;
-use flow::{ActivityType, Node};
+use flow::{ActivityType, Node, ProcessKind};
 use serde_json::Value;
 
 use super::Ctx;
@@ -17,51 +16,58 @@ use super::Ctx;
 const BUILTINS: &[&str] = &["now", "global"];
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    let declared: HashSet<&str> = cx
-        .flow
-        .variables()
-        .iter()
-        .filter_map(|v| v.name())
-        .collect();
+    let flow = cx.flow;
+    let declared: HashSet<&str> = flow.variables().iter().filter_map(|v| v.name()).collect();
     let mut nodes: HashMap<&str, &Node> = HashMap::with_capacity_and_hasher(
-        cx.flow.nodes().len() + cx.flow.event().nodes.len(),
+        flow.nodes().len() + flow.event().nodes.len(),
         Default::default(),
     );
-    for p in cx.flow.processes() {
+    for p in flow.processes() {
         for n in p.nodes {
             if let Some(name) = n.name() {
                 nodes.entry(name).or_insert(n);
             }
         }
     }
-    let mut used: HashSet<String> = HashSet::default();
-    let mut strings: Vec<(String, &str)> = Vec::new();
-    let mut buf = String::new();
+    // Borrowed from the document: nothing here allocates per string or per reference.
+    let mut used: HashSet<&str> = HashSet::default();
+    let mut strings: Vec<Found<'_>> = Vec::new();
     let interesting = |s: &str| s.contains("{{") || s.contains("{%") || declared.contains(s);
-    for p in cx.flow.processes() {
+    for p in flow.processes() {
         for (i, n) in p.nodes.iter().enumerate() {
             if let Some(props) = n.inputs() {
-                buf.clear();
-                let _ = write!(buf, "{}/nodes/{i}/properties", p.kind.pointer_base());
-                for (k, v) in props {
-                    collect(&mut buf, k, v, &interesting, &mut strings);
+                let site = Site::Node(p.kind, i);
+                for v in props.values() {
+                    collect(v, &interesting, &mut |s| {
+                        strings.push(Found {
+                            site,
+                            props: Props::Node(props),
+                            s,
+                        })
+                    });
                 }
             }
         }
         for (i, e) in p.edges.iter().enumerate() {
             if let Some(props) = e.properties.get() {
-                buf.clear();
-                let _ = write!(buf, "{}/edges/{i}/properties", p.kind.pointer_base());
-                for (k, v) in props {
-                    collect(&mut buf, k, v, &interesting, &mut strings);
+                let site = Site::Edge(p.kind, i);
+                for v in props.values() {
+                    collect(v, &interesting, &mut |s| {
+                        strings.push(Found {
+                            site,
+                            props: Props::Edge(props),
+                            s,
+                        })
+                    });
                 }
             }
         }
     }
-    for (path, s) in strings {
+    for found in &strings {
+        let s = found.s;
         if declared.contains(s) {
             // A variable named as a target (set-variable, parse, output mappings).
-            used.insert(s.to_string());
+            used.insert(s);
         }
         if !s.contains("{{") && !s.contains("{%") {
             continue;
@@ -70,7 +76,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             Ok(refs) => refs,
             Err(detail) => {
                 let msg = format!("Expression '{s}' does not compile: {detail}.");
-                cx.error(path, "INVALID_EXPRESSION", msg);
+                cx.error(found.pointer(), "INVALID_EXPRESSION", msg);
                 continue;
             }
         };
@@ -78,8 +84,8 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             let mut parts = r.splitn(3, '.');
             let root = parts.next().unwrap_or_default();
             let attr = parts.next();
-            if declared.contains(root) {
-                used.insert(root.to_string());
+            if let Some(name) = declared.get(root) {
+                used.insert(name);
                 continue;
             }
             if BUILTINS.contains(&root) {
@@ -87,21 +93,21 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             }
             if let Some(node) = nodes.get(root) {
                 if let Some(attr) = attr {
-                    if let Some(outputs) = node_outputs(cx, node) {
-                        if !outputs.iter().any(|o| o == attr) {
-                            cx.push(
-                                crate::Diagnostic::error(
-                                    &path,
-                                    "UNKNOWN_NODE_OUTPUT",
-                                    format!("Expression '{s}' reads '{root}.{attr}', but node '{root}' has no output '{attr}'."),
-                                )
-                                .with_hint(if outputs.is_empty() {
-                                    format!("node '{root}' exposes no outputs")
-                                } else {
-                                    format!("outputs of '{root}': {}", outputs.join(", "))
-                                }),
-                            );
-                        }
+                    if node_outputs(cx, node).is_some_and(|mut o| !o.any(|o| o == attr)) {
+                        let outputs: Vec<&str> =
+                            node_outputs(cx, node).into_iter().flatten().collect();
+                        cx.push(
+                            crate::Diagnostic::error(
+                                &found.pointer(),
+                                "UNKNOWN_NODE_OUTPUT",
+                                format!("Expression '{s}' reads '{root}.{attr}', but node '{root}' has no output '{attr}'."),
+                            )
+                            .with_hint(if outputs.is_empty() {
+                                format!("node '{root}' exposes no outputs")
+                            } else {
+                                format!("outputs of '{root}': {}", outputs.join(", "))
+                            }),
+                        );
                     }
                 }
                 continue;
@@ -110,13 +116,13 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                 continue;
             }
             cx.warning(
-                path.clone(),
+                found.pointer(),
                 "UNDECLARED_VARIABLE",
                 format!("Expression '{s}' references '{root}', which is neither a flow variable nor a node."),
             );
         }
     }
-    for (i, v) in cx.flow.variables().iter().enumerate() {
+    for (i, v) in flow.variables().iter().enumerate() {
         if let Some(name) = v.name() {
             if !used.contains(name) {
                 cx.warning(
@@ -129,11 +135,66 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
     }
 }
 
-/// The outputs a node exposes: its activity's, or for start and event nodes, its event's.
-/// `None` when unknown (an unknown activity is reported elsewhere).
-fn node_outputs(cx: &Ctx<'_>, node: &Node) -> Option<Vec<String>> {
+/// The properties object a collected string sits in.
+#[derive(Clone, Copy)]
+enum Site {
+    Node(ProcessKind, usize),
+    Edge(ProcessKind, usize),
+}
+
+/// A string worth checking, with where it came from; its pointer is worked out only when a
+/// diagnostic needs it (most strings are fine).
+struct Found<'v> {
+    site: Site,
+    props: Props<'v>,
+    s: &'v str,
+}
+
+/// Node properties are a JSON object, edge properties an ordered map.
+#[derive(Clone, Copy)]
+enum Props<'v> {
+    Node(&'v serde_json::Map<String, Value>),
+    Edge(&'v flow::Extra),
+}
+
+impl Found<'_> {
+    fn pointer(&self) -> String {
+        let mut buf = match self.site {
+            Site::Node(kind, i) => format!("{}/properties", super::node_ptr(kind, i)),
+            Site::Edge(kind, i) => format!("{}/properties", super::edge_ptr(kind, i)),
+        };
+        let _found = match self.props {
+            Props::Node(m) => m.iter().any(|(k, v)| locate(&mut buf, k, v, self.s)),
+            Props::Edge(m) => m.iter().any(|(k, v)| locate(&mut buf, k, v, self.s)),
+        };
+        buf
+    }
+}
+
+/// Appends to `buf` the path to the string `target` (found by address) under `key`.
+fn locate(buf: &mut String, key: &str, v: &Value, target: &str) -> bool {
+    let len = buf.len();
+    buf.push('/');
+    buf.push_str(&flow::pointer::escape(key));
+    let hit = match v {
+        Value::String(s) => std::ptr::eq(s.as_str(), target),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .any(|(i, x)| locate(buf, &i.to_string(), x, target)),
+        Value::Object(o) => o.iter().any(|(k, x)| locate(buf, k, x, target)),
+        _ => false,
+    };
+    if !hit {
+        buf.truncate(len);
+    }
+    hit
+}
+
+/// The names of the outputs a node exposes: its activity's, or for start and event nodes,
+/// its event's too. `None` when unknown (an unknown activity is reported elsewhere).
+fn node_outputs<'a>(cx: &Ctx<'a>, node: &Node) -> Option<impl Iterator<Item = &'a str>> {
     let def = cx.activity(node)?;
-    let mut out: Vec<String> = def.outputs.iter().map(|o| o.name.clone()).collect();
     let event = match node.activity_type.get() {
         Some(ActivityType::Start) => node
             .inputs()
@@ -142,40 +203,22 @@ fn node_outputs(cx: &Ctx<'_>, node: &Node) -> Option<Vec<String>> {
         Some(ActivityType::Event) => node.inputs().and_then(|p| p.get("eventSpecificationName")),
         _ => None,
     };
-    if let Some(spec) = event
-        .and_then(Value::as_str)
-        .and_then(|n| cx.v.catalog.event(n))
-    {
-        out.extend(spec.outputs.iter().map(|o| o.name.clone()));
-    }
-    Some(out)
+    let catalog: &'a catalog::Catalog = cx.v.catalog;
+    let spec = event.and_then(Value::as_str).and_then(|n| catalog.event(n));
+    Some(
+        def.outputs
+            .iter()
+            .chain(spec.into_iter().flat_map(|s| s.outputs.iter()))
+            .map(|o| o.name.as_str()),
+    )
 }
 
-/// Walk a property value, keeping the strings `keep` selects with their pointer. One
-/// buffer holds the current pointer; it is copied only for the strings kept.
-fn collect<'v>(
-    buf: &mut String,
-    key: &str,
-    v: &'v Value,
-    keep: &dyn Fn(&str) -> bool,
-    out: &mut Vec<(String, &'v str)>,
-) {
-    let len = buf.len();
-    buf.push('/');
-    buf.push_str(&flow::pointer::escape(key));
+/// Walk a property value, handing `keep`-selected strings to `out`.
+fn collect<'v>(v: &'v Value, keep: &dyn Fn(&str) -> bool, out: &mut dyn FnMut(&'v str)) {
     match v {
-        Value::String(s) if keep(s) => out.push((buf.clone(), s)),
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                collect(buf, &i.to_string(), x, keep, out);
-            }
-        }
-        Value::Object(o) => {
-            for (k, x) in o {
-                collect(buf, k, x, keep, out);
-            }
-        }
+        Value::String(s) if keep(s) => out(s),
+        Value::Array(a) => a.iter().for_each(|x| collect(x, keep, out)),
+        Value::Object(o) => o.values().for_each(|x| collect(x, keep, out)),
         _ => {}
     }
-    buf.truncate(len);
 }

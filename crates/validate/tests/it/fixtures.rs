@@ -29,6 +29,7 @@ fn expected_code(name: &str) -> String {
         "missing-fields" => "MISSING_FIELD",
         "invalid-field-type" => "INVALID_FIELD",
         "many-errors-in-document-order" => "UNKNOWN_ACTIVITY",
+        "nested-template-pointers" => "UNKNOWN_NODE_OUTPUT",
         other => return other.to_uppercase().replace('-', "_"),
     }
     .to_string()
