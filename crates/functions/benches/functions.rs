@@ -1,8 +1,11 @@
 //! Criterion benchmarks of parseContact: a warm QuickJS call, the first call of a new function
-//! version, a brand-new engine, and a warm CPython worker call. The comparison with node and
-//! the throughput figures are in `bench/functions/run.sh`.
+//! version, a call in a fresh realm (the cold path: new context + prelude + lockdown + module +
+//! call, on the engine's runtime), freeing a replaced realm, a brand-new engine, and a warm
+//! CPython worker call. The comparison with node and the throughput figures are in
+//! `bench/functions/run.sh`.
 
-use std::time::Duration;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
@@ -35,6 +38,33 @@ fn js(c: &mut Criterion) {
                 &source(format!("v{n}"), Language::Js, PARSE_CONTACT),
                 &inputs,
             )
+        })
+    });
+    // The "cold": a new context with the prelude and lockdown, the module and the call.
+    // The old realm is freed (one collection pass) before the clock starts, as the host's
+    // threads do after answering; `js/free_realm` times that pass.
+    c.bench_function("js/new_realm_and_call", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                engine.retire_realm();
+                let t = Instant::now();
+                black_box(engine.invoke(&f, &inputs)).ok();
+                spent += t.elapsed();
+            }
+            spent
+        })
+    });
+    c.bench_function("js/free_realm", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                black_box(engine.invoke(&f, &inputs)).ok();
+                let t = Instant::now();
+                engine.retire_realm();
+                spent += t.elapsed();
+            }
+            spent
         })
     });
     let mut group = c.benchmark_group("js");

@@ -19,9 +19,9 @@
 //!
 //! # Isolation (what a call can and cannot see)
 //!
-//! A fresh QuickJS context per call would cost about 100 µs plus garbage-collection pauses
-//! (and cap throughput near 12,000 calls/s on two cores), so a realm serves many calls and is
-//! made safe to share instead:
+//! A fresh QuickJS context per call would cost about 100 µs to create plus a collection pass
+//! of about 100 µs to free (capping throughput near 12,000 calls/s on two cores), so a realm
+//! serves many calls and is made safe to share instead:
 //!
 //! - every intrinsic reachable from the realm is frozen before user code runs (a *lockdown*,
 //!   as in SES/Hardened JavaScript); the common "override" properties (`toString`,
@@ -45,9 +45,35 @@
 //! state of `Math.random`. Neither can carry data written by one call to another that does not
 //! already know it.
 //!
-//! Building a realm (context, prelude, lockdown) takes about 4 ms, because freezing every
-//! intrinsic makes QuickJS materialise its lazily created builtins. The host's threads do it
-//! after answering, never while a call waits.
+//! # Building a realm
+//!
+//! A call that finds no realm pays for building one: about 0.3 ms with the call (p50 on the
+//! project's 2-core VM; `js/new_realm_and_call`, `bench/functions/run.sh`). Freeing the realm
+//! it replaces takes a collection pass of about 0.1 ms (`js/free_realm`). The host's threads
+//! do both after answering (`warm_up`), so a call waits for neither unless it arrives while
+//! its thread is still at it. Where the build's time goes (perf):
+//!
+//! - creating the context: ~65 µs, QuickJS making its intrinsics (half of it the base
+//!   objects, a fifth the typed arrays);
+//! - the lockdown (`lockdown.rs`): ~140 µs. About half is QuickJS creating the ~560 builtin
+//!   methods it otherwise creates on first access: they must exist to be frozen, and any
+//!   attempt to redefine a not-yet-created property creates it. The rest is one lookup per
+//!   property (~2,000), one flag update per property still writable or configurable, and a
+//!   private copy of each object's shape. The same walk in JavaScript took ~3 ms, allocating
+//!   a descriptor object per property;
+//! - loading and evaluating the prelude: ~50 µs; the override accessors: ~15 µs; the call
+//!   itself (module instance, `handle`, reset): ~20 µs.
+//!
+//! The runtime allocates through `alloc.rs`, which keeps freed small blocks for reuse: with
+//! glibc's malloc the same build took ~0.42 ms (~15 % of it in the allocator's slow paths,
+//! and more right after a collection had freed a realm). What remains grows with the number
+//! of intrinsics; going lower would take dropping some (the typed arrays alone cost ~40 µs,
+//! but functions and the tests use them) or changes inside QuickJS.
+//!
+//! Nothing a build allocates is garbage, so the collector is off while it runs. Afterwards its
+//! threshold is the runtime's size with a fresh realm plus 4 MiB, room for the module records
+//! of [`REALM_MAX_CALLS`] calls: they are freed by the explicit pass that frees their realm,
+//! after an answer, instead of by passes inside calls.
 //!
 //! # Limits
 //!
@@ -62,6 +88,8 @@
 //! fresh runtime before `MemoryLimit` is reported. Functions have no I/O, so a second run is
 //! invisible (its logs are those of the second run).
 
+mod alloc;
+mod lockdown;
 pub(crate) mod pool;
 
 use std::cell::{Cell, RefCell};
@@ -74,8 +102,8 @@ use rquickjs::context::intrinsic;
 use rquickjs::loader::{Loader, Resolver};
 use rquickjs::promise::PromiseState;
 use rquickjs::{
-    CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Persistent, Promise,
-    Runtime, WriteOptions,
+    Array, CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Persistent,
+    Promise, Runtime, Value, WriteOptions,
 };
 
 use crate::logs::LogBuffer;
@@ -85,8 +113,12 @@ const PRELUDE_SOURCE: &str = include_str!("prelude.js");
 const PRELUDE_NAME: &str = "switchboard:prelude";
 
 /// Calls served by one realm before it is replaced. Every call leaves a small module record
-/// behind in its context (QuickJS frees module records only with their context).
-pub const REALM_MAX_CALLS: u32 = 2_000;
+/// behind in its context (QuickJS frees module records only with their context), which every
+/// collection pass walks until then. Replacing a realm costs ~0.4 ms of CPU after an answer
+/// (~0.4 µs per call at 1,000). Measured on parseContact with a rebuild after every answer,
+/// as the host's threads do: 250, 500 and 1,000 gave the same p99.9 (~80 µs), 2,000 and 5,000
+/// a worse one (~110-125 µs) and slower calls (larger heaps to collect).
+pub const REALM_MAX_CALLS: u32 = 1_000;
 /// Compilations done by one compiler context before it is replaced, for the same reason.
 const COMPILER_MAX_COMPILES: u32 = 256;
 /// The JavaScript stack limit; engine threads are spawned with a larger native stack.
@@ -96,6 +128,13 @@ const MAX_STACK_BYTES: usize = 1 << 20;
 const REALM_SLACK_BYTES: usize = 8 << 20;
 /// Source bytes one compiler context may hold before it is replaced.
 const COMPILER_MAX_BYTES: usize = 4 << 20;
+/// QuickJS's initial collection threshold, used until the first realm's size is known.
+const INITIAL_GC_THRESHOLD: usize = 256 << 10;
+/// Allocation allowed on top of a fresh realm before the collector runs inside a call. Room
+/// for [`REALM_MAX_CALLS`] small module records, so that what they leave is collected when
+/// the realm is replaced (off the request path) rather than in passes during calls; QuickJS's
+/// own rule (1.5 times the size after the last pass) takes over after the first pass.
+const GC_HEADROOM_BYTES: usize = 4 << 20;
 /// Entries kept by the bytecode cache before old ones are evicted.
 const CACHE_CAPACITY: usize = 4_096;
 
@@ -222,6 +261,16 @@ struct Js {
     retired_realm: Option<Realm>,
     /// The compiler context, with how many modules and source bytes it holds.
     compiler: Option<(Context, u32, usize)>,
+    /// The host's log sink, given to every realm's prelude (never to user code). It is made
+    /// once per runtime in a small context of its own, which it keeps alive: rquickjs gives
+    /// every Rust-closure function of a runtime the `Function.prototype` of the context where
+    /// the first one was made, so one made in a realm pinned the runtime's first realm until
+    /// the runtime went (~1,000 objects that every collection walked). rquickjs runs it with
+    /// the caller's context, so whatever it throws belongs to the calling realm.
+    log: Persistent<Function<'static>>,
+    /// The collector's threshold once a realm is built: the runtime's size with a fresh realm
+    /// plus [`GC_HEADROOM_BYTES`].
+    gc_threshold: usize,
     rt: Runtime,
 }
 
@@ -268,11 +317,31 @@ impl JsEngine {
 
     /// Creates the runtime and realm now rather than on the first call.
     pub fn warm_up(&mut self) -> Result<(), FunctionError> {
+        self.free_retired();
+        self.js().map(|_| ())
+    }
+
+    /// Replaces the realm as if it had served [`REALM_MAX_CALLS`] calls: frees it now (one
+    /// collection pass), and the next call or [`warm_up`](Self::warm_up) builds a fresh one on
+    /// the same runtime. The benchmarks use it to time the cold path (new context + prelude +
+    /// lockdown + module instance + call) apart from freeing the old realm.
+    pub fn retire_realm(&mut self) {
+        if let Some(js) = self.js.as_mut() {
+            js.retired_realm = js.realm.take();
+        }
+        self.free_retired();
+    }
+
+    /// Frees what earlier calls discarded. A context's objects form cycles, so freeing a
+    /// realm takes a collection pass (~0.1 ms); done here, before the next realm is built
+    /// (after an answer, in the host's threads), it never lands inside a call.
+    fn free_retired(&mut self) {
         self.retired = None;
         if let Some(js) = self.js.as_mut() {
-            js.retired_realm = None;
+            if js.retired_realm.take().is_some() {
+                js.rt.run_gc();
+            }
         }
-        self.js().map(|_| ())
     }
 
     /// Runs `f.handle({inputs}, {data: {}})` and returns its `response.data`.
@@ -281,10 +350,7 @@ impl JsEngine {
         f: &FunctionSource,
         inputs: &serde_json::Value,
     ) -> Result<Outcome, FunctionError> {
-        self.retired = None;
-        if let Some(js) = self.js.as_mut() {
-            js.retired_realm = None;
-        }
+        self.free_retired();
         let started = Instant::now();
         if f.language != Language::Js {
             return Err(FunctionError::Internal(format!(
@@ -390,7 +456,7 @@ impl JsEngine {
             .as_mut()
             .ok_or_else(|| FunctionError::Internal("runtime missing".into()))?;
         if js.realm.is_none() {
-            js.realm = Some(new_realm(js, &self.shared)?);
+            js.realm = Some(new_realm(js)?);
         }
         Ok(js)
     }
@@ -438,22 +504,37 @@ fn internal(what: &str, e: impl std::fmt::Display) -> FunctionError {
 }
 
 fn new_runtime(limits: &Limits, shared: &Rc<Shared>) -> Result<Js, FunctionError> {
-    let rt = Runtime::new().map_err(|e| internal("creating a QuickJS runtime", e))?;
+    let rt = Runtime::new_with_alloc(alloc::CachingAllocator::new())
+        .map_err(|e| internal("creating a QuickJS runtime", e))?;
     rt.set_max_stack_size(MAX_STACK_BYTES);
     let watch = shared.clone();
     rt.set_interrupt_handler(Some(Box::new(move || watch.past_deadline())));
     rt.set_loader(NoModules, NoModules);
+    let sink = shared.clone();
+    let log = Context::base(&rt)
+        .map_err(|e| internal("creating a QuickJS context", e))?
+        .with(|ctx| {
+            let log = Function::new(ctx.clone(), move |prefix: String, text: String| {
+                sink.logs.borrow_mut().push(&prefix, &text);
+            })?;
+            Ok::<_, rquickjs::Error>(Persistent::save(&ctx, log))
+        })
+        .map_err(|e| internal("creating the log sink", e))?;
     let mut js = Js {
         realm: None,
         retired_realm: None,
         compiler: None,
+        log,
+        gc_threshold: INITIAL_GC_THRESHOLD,
         rt,
     };
-    let realm = new_realm(&mut js, shared)?;
+    let realm = new_realm(&mut js)?;
     js.realm = Some(realm);
     // The limit covers what a call can allocate on top of the realm and compiler, plus room
     // for what earlier calls leave in the realm until it is replaced.
     let baseline = usize::try_from(js.rt.memory_usage().malloc_size).unwrap_or(0);
+    js.gc_threshold = baseline.saturating_add(GC_HEADROOM_BYTES);
+    js.rt.set_gc_threshold(js.gc_threshold);
     js.rt.set_memory_limit(
         baseline
             .saturating_add(limits.memory_bytes)
@@ -471,7 +552,16 @@ fn prelude(js: &mut Js) -> Result<Bytecode, FunctionError> {
     Ok(PRELUDE.get_or_init(|| bc).clone())
 }
 
-fn new_realm(js: &mut Js, shared: &Rc<Shared>) -> Result<Realm, FunctionError> {
+fn new_realm(js: &mut Js) -> Result<Realm, FunctionError> {
+    // Nothing a realm build allocates is garbage, so a collection during it (which QuickJS
+    // starts whenever allocations cross the threshold) would walk the whole heap for nothing.
+    js.rt.set_gc_threshold(usize::MAX);
+    let realm = build_realm(js);
+    js.rt.set_gc_threshold(js.gc_threshold);
+    realm
+}
+
+fn build_realm(js: &mut Js) -> Result<Realm, FunctionError> {
     let prelude = prelude(js)?;
     // Everything but Eval (which also powers `Function`) and WeakRef/FinalizationRegistry
     // (whose callbacks would run whenever the collector decides, possibly in a later call).
@@ -488,18 +578,21 @@ fn new_realm(js: &mut Js, shared: &Rc<Shared>) -> Result<Realm, FunctionError> {
         intrinsic::Performance,
     )>(&js.rt)
     .map_err(|e| internal("creating a QuickJS context", e))?;
-    let sink = shared.clone();
+    let log = js.log.clone();
     let hooks = ctx.with(|ctx| -> Result<Hooks, String> {
         let setup = || -> rquickjs::Result<Hooks> {
             let host = Object::new(ctx.clone())?;
-            let log = Function::new(ctx.clone(), move |prefix: String, text: String| {
-                sink.logs.borrow_mut().push(&prefix, &text);
-            })?;
-            host.set("log", log)?;
+            host.set("log", log.restore(&ctx)?)?;
             ctx.globals().set("__switchboard_host", host)?;
             let (module, promise) = load_module(&ctx, &prelude)?.eval()?;
             promise.finish::<()>()?;
             let ns = module.namespace()?;
+            let plan: Array = ns.get::<_, Function>("lockdownPlan")?.call(())?;
+            let roots: Vec<Value> = plan.get(0)?;
+            for entry in plan.get::<Vec<Array>>(1)? {
+                lockdown::enable_overrides(&entry.get(0)?, &entry.get(1)?)?;
+            }
+            lockdown::lockdown(&ctx, &roots, ctx.globals().as_value())?;
             let hook = |name: &str| -> rquickjs::Result<Persistent<Function<'static>>> {
                 Ok(Persistent::save(&ctx, ns.get::<_, Function>(name)?))
             };

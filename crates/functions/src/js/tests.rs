@@ -59,3 +59,29 @@ fn wrong_language_is_an_internal_error() {
         Err("internal")
     );
 }
+
+#[test]
+fn replaced_realms_are_freed() {
+    // A reference that outlived its realm (a lockdown or override accessor not released, a
+    // host function pinning the context it was made in) would keep replaced contexts alive.
+    let mut engine = JsEngine::new(Limits::default());
+    let add = f("add", "export const handle = (q) => q.inputs.n + 1;");
+    let call = |engine: &mut JsEngine| {
+        let out = engine.invoke(&add, &json!({"n": 1})).map(|o| o.result);
+        assert_eq!(out, Ok(json!(2)));
+        let js = engine.js.as_ref().expect("the runtime");
+        js.rt.run_gc();
+        js.rt.memory_usage().obj_count
+    };
+    // Both counts: the compiler context, one realm, one call's module.
+    let first = call(&mut engine);
+    for _ in 0..20 {
+        engine.retire_realm();
+        call(&mut engine);
+    }
+    let last = call(&mut engine);
+    assert!(
+        last <= first + 16,
+        "{first} objects live with the first realm, {last} with the 21st"
+    );
+}

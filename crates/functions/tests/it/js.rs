@@ -172,6 +172,60 @@ fn no_state_between_calls() {
 }
 
 #[test]
+fn every_reachable_intrinsic_is_frozen() {
+    // The lockdown's walk, redone from user code: every object reachable from the global
+    // object and the syntax-only intrinsics must be frozen, and the global object's own
+    // properties read-only and non-configurable.
+    let walk = r#"
+export const handle = () => {
+  const roots = [
+    globalThis,
+    Object.getPrototypeOf(function* () {}),
+    Object.getPrototypeOf(async function () {}),
+    Object.getPrototypeOf(async function* () {}),
+    // A generator's instances inherit from its own `prototype`, and that from the intrinsic.
+    Object.getPrototypeOf(Object.getPrototypeOf((function* () {})())),
+    Object.getPrototypeOf(Object.getPrototypeOf((async function* () {})())),
+    Object.getPrototypeOf([][Symbol.iterator]()),
+    Object.getPrototypeOf(new Map()[Symbol.iterator]()),
+    Object.getPrototypeOf(new Set()[Symbol.iterator]()),
+    Object.getPrototypeOf(''[Symbol.iterator]()),
+    Object.getPrototypeOf(/a/[Symbol.matchAll]('')),
+    Object.getPrototypeOf([].values().map((x) => x)),
+    Object.getPrototypeOf(Iterator.from({ next: () => ({ done: true }) })),
+    Object.getPrototypeOf(new Promise(() => {})),
+    Object.getPrototypeOf(class {}),
+  ];
+  const seen = new Set();
+  const open = [];
+  const pending = roots.map((o, i) => [o, `root${i}`]);
+  while (pending.length) {
+    const [obj, path] = pending.pop();
+    if ((typeof obj !== 'object' && typeof obj !== 'function') || obj === null || seen.has(obj)) continue;
+    seen.add(obj);
+    if (obj !== globalThis && !Object.isFrozen(obj)) open.push(path);
+    pending.push([Object.getPrototypeOf(obj), `${path}.__proto__`]);
+    for (const key of Reflect.ownKeys(obj)) {
+      const d = Object.getOwnPropertyDescriptor(obj, key);
+      if (obj === globalThis && (d.configurable || d.writable)) open.push(`global ${String(key)}`);
+      const at = `${path}.${String(key)}`;
+      if ('value' in d) pending.push([d.value, at]);
+      else pending.push([d.get, `${at}<get>`], [d.set, `${at}<set>`]);
+    }
+  }
+  return [seen.size > 500, open];
+};"#;
+    assert_eq!(run(walk, json!({})), "ok [true,[]]");
+    check_table(&[
+        ("override accessors", "class P extends Uint8Array {}\nexport const handle = () => { const a = []; a.push = 1; const e = new RangeError('r'); e.name = 'Custom'; const t = new P(1); t.toString = () => 't'; const o = Object.create(null); const d = Object.getOwnPropertyDescriptor(Object.prototype, 'toString'); d.set.call(o, 2); return [a.push, e.name, String(t), o.toString, d.get.call(1) === Object.prototype.toString, Object.keys(a), [1, 2].concat([3])]; };", "{}", r#"ok [1,"Custom","t",2,true,["push"],[1,2,3]]"#),
+        ("override on the holder", "export const handle = () => { Object.prototype.toString = () => 'x'; };", "{}", "thrown: TypeError: Cannot assign to read only property 'toString' of a frozen intrinsic..."),
+        ("override through the accessor", "export const handle = () => { Object.getOwnPropertyDescriptor(Array.prototype, 'push').set.call(Array.prototype, 1); };", "{}", "thrown: TypeError: Cannot assign to read only property 'push' of a frozen intrinsic..."),
+        ("override on another intrinsic", "export const handle = () => { Math.toString = () => 'm'; };", "{}", "thrown: TypeError: object is not extensible..."),
+        ("builtins still intact", "export const handle = () => [Object.prototype.toString.call([]), [].push.name, Math.toString(), typeof Uint8Array.prototype.toString];", "{}", r#"ok ["[object Array]","push","[object Math]","function"]"#),
+    ]);
+}
+
+#[test]
 fn timeout_interrupts_an_infinite_loop_promptly() {
     let mut engine = engine();
     let timeout = Duration::from_millis(100);
