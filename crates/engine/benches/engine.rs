@@ -16,6 +16,10 @@ use switchboard_engine::{
     Engine, EngineConfig, Event, Program, Start, StaticEnv, TaskState, TraceLevel,
 };
 
+// Figures are for the allocator the `switchboard` binary ships with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-01-15T09:12:00Z")
         .unwrap()

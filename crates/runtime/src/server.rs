@@ -10,25 +10,36 @@
 //! - Every step is written with [`store::Store::checkpoint_execution`] (state, status,
 //!   pending answer-bearing commands, timers, trace records), guarded by `step`.
 //! - [`Runner::resume_all`] claims unfinished executions whose lease is free
-//!   (`claim_unfinished_executions`), re-performs their pending commands (duplicate
-//!   answers are ignored by the engine), and continues them; overdue timers fire at once.
+//!   (`claim_executions_to_resume`, in batches), re-performs their pending commands
+//!   (duplicate answers are ignored by the engine), and continues them; overdue timers fire
+//!   at once. Built for 100,000s of parked tasks after a restart: the tasks of a batch share
+//!   their version's program and environment, each actor deserializes its own state from the
+//!   stored text (spread over the runtime's threads while the next batch is claimed), an
+//!   actor with nothing due parks without building a run, and a parked actor is small (its
+//!   state and any run or command in progress are boxed). Leases are renewed while a long
+//!   backlog is claimed, and a claim never adopts a task this process already runs.
 //!   A background loop renews this process's leases, claims executions another process
 //!   abandoned, and prunes old traces.
+//! - The stored status: `running` while a task waits for an answer the runtime is getting
+//!   (HTTP, a function, a routing reply), `waiting` while it waits for a timer, the caller or
+//!   an agent, then `completed`, `failed` or `cancelled` ([`status_of`]).
 //! - A task runs to its end on the version it started on: the state pins its program key,
 //!   and the program is loaded from that stored version (the draft for draft executions).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use engine::{
-    Command, Engine, EngineConfig, Event, Outcome, Program, ProgramKey, Start, StaticEnv, Status,
-    StepOutput, TaskState, WaitOn,
+    Command, Engine, EngineConfig, Env, Event, Outcome, Program, ProgramKey, Start, StaticEnv,
+    Status, StepOutput, TaskState, WaitOn,
 };
+use serde_json::value::RawValue;
 use serde_json::{json, Value as Json};
-use store::{ExecutionRecord, Store, StoreError};
-use tokio::sync::mpsc;
+use store::{ClaimedExecution, ExecutionRecord, Store, StoreError};
+use tokio::sync::Notify;
 
 use crate::{
     BoxFuture, CallerAction, Clock, HttpConfig, LocalRouter, MediaPort, Performers,
@@ -110,10 +121,72 @@ pub struct Compiled {
     pub secure: Vec<String>,
 }
 
-/// What an actor is told.
-enum Msg {
-    Event(Event),
+/// An actor's mailbox: the events the API delivers, in order, and a wake-up. Lighter than
+/// a tokio channel, which allocates room for 32 messages up front: 100,000s of tasks park.
+struct Mailbox {
+    /// `None` once the actor has stopped: deliveries are refused.
+    events: Mutex<Option<VecDeque<Event>>>,
+    wake: Notify,
 }
+
+impl Mailbox {
+    fn new() -> Mailbox {
+        Mailbox {
+            events: Mutex::new(Some(VecDeque::new())),
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<VecDeque<Event>>> {
+        self.events.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `event` and wakes the actor; false when it has stopped.
+    fn post(&self, event: Event) -> bool {
+        let posted = match self.lock().as_mut() {
+            Some(queue) => {
+                queue.push_back(event);
+                true
+            }
+            None => false,
+        };
+        // A wake-up with nobody waiting is kept for the next wait: none is lost.
+        if posted {
+            self.wake.notify_one();
+        }
+        posted
+    }
+
+    /// The oldest undelivered event.
+    fn take(&self) -> Option<Event> {
+        self.lock().as_mut().and_then(VecDeque::pop_front)
+    }
+
+    fn close(&self) {
+        *self.lock() = None;
+    }
+}
+
+/// How an actor gets its task. The state is boxed here and in the actor so that the
+/// actor's future (alive as long as the task, 100,000s of them) holds a pointer, not one
+/// copy of the state per place it passes through.
+enum Begin {
+    /// Started here: the state and the pending commands are at hand.
+    Started {
+        state: Box<TaskState>,
+        pending: Vec<Command>,
+    },
+    /// Claimed from the store: the stored JSON, deserialized by the actor itself; `flow` is
+    /// the version the row says the task runs on (the environment was built for it).
+    Claimed {
+        state: String,
+        pending: String,
+        flow: ProgramKey,
+    },
+}
+
+/// Executions claimed per statement by [`Runner::resume_all`].
+const CLAIM_BATCH: u64 = 1000;
 
 /// The durable runner. Cheap to clone.
 #[derive(Clone)]
@@ -135,7 +208,9 @@ struct Inner {
     /// Published versions, by (org, key).
     programs: Mutex<HashMap<(String, ProgramKey), Compiled>>,
     /// Mailboxes of the executions this process is running.
-    tasks: Mutex<HashMap<String, mpsc::UnboundedSender<Msg>>>,
+    tasks: Mutex<HashMap<String, Arc<Mailbox>>>,
+    /// How many of them sleep until their next timer or an event (see [`Runner::parked`]).
+    parked: AtomicUsize,
 }
 
 /// The program key of a draft execution.
@@ -163,6 +238,7 @@ impl Runner {
                 config,
                 programs: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(HashMap::new()),
+                parked: AtomicUsize::new(0),
             }),
         })
     }
@@ -174,6 +250,21 @@ impl Runner {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// How many executions this process holds in memory (running or parked).
+    pub fn live(&self) -> usize {
+        self.inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// How many of them are parked: caught up, their next timer scheduled, waiting for it or
+    /// an event. After [`Runner::resume_all`], every resumed task is here once it is live.
+    pub fn parked(&self) -> usize {
+        self.inner.parked.load(Ordering::Relaxed)
     }
 
     /// Starts an execution of `flow_id` and runs it in the background; returns it as
@@ -230,9 +321,7 @@ impl Runner {
             updated_at: now,
             finished_at: state.is_finished().then_some(now),
             lease_owner: Some(inner.owner.clone()),
-            lease_until: Some(
-                now + chrono::Duration::from_std(inner.config.lease).unwrap_or_default(),
-            ),
+            lease_until: Some(self.lease_end()),
         };
         let timers = timers_of(&state);
         let trace: Vec<Json> = out
@@ -245,35 +334,66 @@ impl Runner {
             .insert_execution(&record, &timers, &trace)
             .await?;
         if !state.is_finished() {
-            self.spawn(org, &record.id, state, 0, pending, env);
+            self.spawn(
+                org,
+                &record.id,
+                Begin::Started {
+                    state: Box::new(state),
+                    pending,
+                },
+                0,
+                Arc::new(env),
+            );
         }
         Ok(record)
     }
 
     /// Claims every unfinished execution whose lease is free and continues it here.
-    /// Returns how many were claimed.
+    /// Returns how many were claimed (and are now running here).
     pub async fn resume_all(&self) -> Result<usize, RunnerError> {
         let inner = &self.inner;
         let mut total = 0;
+        let mut renewed = std::time::Instant::now();
         loop {
-            let claimed = inner
-                .store
-                .claim_unfinished_executions(
+            // A large backlog can take longer than a lease to claim: renew what is claimed
+            // already, or its leases run out and this loop claims them again.
+            if renewed.elapsed() >= inner.config.lease / 3 {
+                inner
+                    .store
+                    .renew_leases(&inner.owner, self.lease_end())
+                    .await?;
+                renewed = std::time::Instant::now();
+            }
+            // Two claims at once: on PostgreSQL two backends do the work (SKIP LOCKED keeps
+            // their rows apart); on SQLite the single writer takes them in turn.
+            let claim = || {
+                inner.store.claim_executions_to_resume(
                     &inner.owner,
                     inner.config.lease,
                     inner.clock.now(),
-                    500,
+                    CLAIM_BATCH,
                 )
-                .await?;
-            let n = claimed.len();
-            total += n;
-            for record in claimed {
-                if let Err(e) = self.adopt(record.clone()).await {
-                    tracing::error!(execution = %record.id, error = %e, "cannot resume execution");
-                    let _ = inner.store.release_lease(&record.id, &inner.owner).await;
+            };
+            let (first, second) = tokio::join!(claim(), claim());
+            let (mut n, mut failed, mut error) = (0, 0, None);
+            for batch in [first, second] {
+                // What one claim took is adopted even if the other failed.
+                match batch {
+                    Ok(batch) => {
+                        n += batch.len();
+                        let (adopted, not) = self.adopt_all(batch).await;
+                        total += adopted;
+                        failed += not;
+                    }
+                    Err(e) => error = Some(e),
                 }
             }
-            if n < 500 {
+            if let Some(e) = error {
+                return Err(e.into());
+            }
+            // Failures are released, so a round of nothing else would come back at once:
+            // leave them to the next maintenance round.
+            if (n as u64) < 2 * CLAIM_BATCH || failed == n {
                 break;
             }
         }
@@ -283,22 +403,102 @@ impl Runner {
         Ok(total)
     }
 
-    /// Continues a claimed execution.
-    async fn adopt(&self, record: ExecutionRecord) -> Result<(), RunnerError> {
-        let state: TaskState = serde_json::from_value(record.state.clone())
-            .map_err(|e| RunnerError::Internal(format!("unreadable state: {e}")))?;
-        let pending: Vec<Command> =
-            serde_json::from_value(record.pending.clone()).unwrap_or_default();
-        let compiled = self.load(&record.org_id, state.flow()).await?;
-        let mut env = self.env_for(&record.org_id, &compiled.program).await?;
-        for key in state.programs() {
-            if key != state.flow() {
-                let c = self.load(&record.org_id, key).await?;
-                env.add_program(c.program);
+    /// When a lease taken now runs out.
+    fn lease_end(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+            + chrono::Duration::from_std(self.inner.config.lease).unwrap_or_default()
+    }
+
+    /// Continues claimed executions; returns how many were adopted and how many failed (and
+    /// were released). The tasks of one flow version share its program and environment,
+    /// loaded once per batch rather than once per task; each task deserializes its own state
+    /// on its actor, so that work is spread over the runtime's threads while the next batch
+    /// is claimed.
+    async fn adopt_all(&self, claimed: Vec<ClaimedExecution>) -> (usize, usize) {
+        let inner = &self.inner;
+        let mut envs: HashMap<(String, ProgramKey), Result<Arc<StaticEnv>, String>> =
+            HashMap::new();
+        let (mut adopted, mut failed) = (0, 0);
+        for c in claimed {
+            // Ours already (its lease ran out before it was renewed; the claim renewed it):
+            // it keeps running as it is.
+            if self.is_running(&c.id) {
+                continue;
+            }
+            let flow = ProgramKey::new(&c.flow_id, c.flow_version.unwrap_or(DRAFT_VERSION));
+            let env = match envs.entry((c.org_id.clone(), flow.clone())) {
+                std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let (org, key) = e.key();
+                    let env = self
+                        .env_of(org, key)
+                        .await
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string());
+                    e.insert(env).clone()
+                }
+            };
+            match env {
+                Ok(env) => {
+                    let begin = Begin::Claimed {
+                        state: c.state,
+                        pending: c.pending,
+                        flow,
+                    };
+                    self.spawn(&c.org_id, &c.id, begin, c.step, env);
+                    adopted += 1;
+                }
+                Err(e) => {
+                    tracing::error!(execution = %c.id, error = %e, "cannot resume execution");
+                    let _ = inner.store.release_lease(&c.id, &inner.owner).await;
+                    failed += 1;
+                }
             }
         }
-        self.spawn(&record.org_id, &record.id, state, record.step, pending, env);
-        Ok(())
+        (adopted, failed)
+    }
+
+    fn is_running(&self, id: &str) -> bool {
+        self.inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(id)
+    }
+
+    /// The environment a task of `key` runs in: its program and the flows it references.
+    async fn env_of(&self, org: &str, key: &ProgramKey) -> Result<StaticEnv, RunnerError> {
+        let compiled = self.load(org, key).await?;
+        self.env_for(org, &compiled.program).await
+    }
+
+    /// A claimed task, deserialized, with its environment completed by the versions its
+    /// subflow frames are pinned to.
+    async fn revive(
+        &self,
+        org: &str,
+        state: &str,
+        pending: &str,
+        flow: &ProgramKey,
+        env: Arc<StaticEnv>,
+    ) -> Result<(Box<TaskState>, Vec<Command>, Arc<StaticEnv>), RunnerError> {
+        let state: Box<TaskState> = serde_json::from_str(state)
+            .map_err(|e| RunnerError::Internal(format!("unreadable state: {e}")))?;
+        let pending: Vec<Command> = serde_json::from_str(pending).unwrap_or_default();
+        // The row names the version the state pins; should they ever differ, the state wins.
+        let mut own = if state.flow() == flow {
+            None
+        } else {
+            Some(self.env_of(org, state.flow()).await?)
+        };
+        for key in state.programs() {
+            if own.as_ref().unwrap_or(&*env).program(key).is_none() {
+                let c = self.load(org, key).await?;
+                own.get_or_insert_with(|| (*env).clone())
+                    .add_program(c.program);
+            }
+        }
+        Ok((state, pending, own.map(Arc::new).unwrap_or(env)))
     }
 
     /// Renews leases, claims abandoned executions and prunes traces until the process ends.
@@ -310,9 +510,11 @@ impl Runner {
             loop {
                 tokio::time::sleep(every).await;
                 let inner = &runner.inner;
-                let until = inner.clock.now()
-                    + chrono::Duration::from_std(inner.config.lease).unwrap_or_default();
-                if let Err(e) = inner.store.renew_leases(&inner.owner, until).await {
+                if let Err(e) = inner
+                    .store
+                    .renew_leases(&inner.owner, runner.lease_end())
+                    .await
+                {
                     tracing::warn!(error = %e, "cannot renew leases");
                 }
                 if let Err(e) = runner.resume_all().await {
@@ -386,15 +588,15 @@ impl Runner {
                 )));
             }
         }
-        let tx = self
+        let mailbox = self
             .inner
             .tasks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
             .cloned();
-        match tx {
-            Some(tx) if tx.send(Msg::Event(event)).is_ok() => Ok(()),
+        match mailbox {
+            Some(mailbox) if mailbox.post(event) => Ok(()),
             _ => Err(RunnerError::Conflict(format!(
                 "Execution '{id}' is not running in this server process; retry shortly."
             ))),
@@ -536,120 +738,191 @@ impl Runner {
             .unwrap_or_default()
     }
 
-    fn spawn(
-        &self,
-        org: &str,
-        id: &str,
-        state: TaskState,
-        step: i64,
-        pending: Vec<Command>,
-        env: StaticEnv,
-    ) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    fn spawn(&self, org: &str, id: &str, begin: Begin, step: i64, env: Arc<StaticEnv>) {
+        let mailbox = Arc::new(Mailbox::new());
         self.inner
             .tasks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_owned(), tx);
+            .insert(id.to_owned(), mailbox.clone());
         let runner = self.clone();
         let org = org.to_owned();
         let id = id.to_owned();
         tokio::spawn(async move {
-            let result = runner.actor(&org, &id, state, step, pending, env, rx).await;
+            let result = match begin {
+                Begin::Started { state, pending } => Ok((state, pending, env)),
+                Begin::Claimed {
+                    state,
+                    pending,
+                    flow,
+                } => Box::pin(runner.revive(&org, &state, &pending, &flow, env)).await,
+            };
+            let result = match result {
+                Ok((state, pending, env)) => runner
+                    .actor(&org, &id, state, step, pending, env, &mailbox)
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(execution = %id, error = %e, "execution stopped; releasing it");
+                    }),
+                Err(e) => {
+                    tracing::error!(execution = %id, error = %e, "cannot resume execution");
+                    Err(())
+                }
+            };
+            mailbox.close();
             runner
                 .inner
                 .tasks
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&id);
-            if let Err(e) = result {
-                tracing::error!(execution = %id, error = %e, "execution stopped; releasing it");
-                let _ = runner
-                    .inner
-                    .store
-                    .release_lease(&id, &runner.inner.owner)
-                    .await;
+            if result.is_err() {
+                let release = runner.inner.store.release_lease(&id, &runner.inner.owner);
+                let _ = Box::pin(release).await;
             }
         });
     }
 
+    /// Drives one task until it finishes: catches up, parks until its next timer or an
+    /// event, and again. What only a run needs (performers, the checkpoint writer) is built
+    /// per run, in a boxed future, so a parked actor is just the task and its mailbox.
     #[allow(clippy::too_many_arguments)]
     async fn actor(
         &self,
         org: &str,
         id: &str,
-        mut state: TaskState,
+        mut state: Box<TaskState>,
         step: i64,
         pending: Vec<Command>,
-        env: StaticEnv,
-        mut rx: mpsc::UnboundedReceiver<Msg>,
+        env: Arc<StaticEnv>,
+        mailbox: &Mailbox,
     ) -> Result<(), RuntimeError> {
         let inner = &self.inner;
-        let functions = StoreFunctionRunner::new(inner.store.clone(), inner.host.clone(), org);
-        let checkpoint = StoreCheckpoint {
-            store: inner.store.clone(),
-            org: org.to_owned(),
-            id: id.to_owned(),
-            clock: inner.clock,
-            progress: Mutex::new((step, pending.clone())),
-        };
-        let media = ApiCaller;
-        let performers = Performers {
-            functions: &functions,
-            http: &inner.http,
-            media: &media,
-            router: &inner.router,
-            checkpoint: Some(&checkpoint),
-        };
+        let mut progress = (step, pending);
         // Answers to commands performed before a restart (or never performed).
         let mut events = Vec::new();
-        for c in &pending {
-            if let Some(e) = perform(&performers, c).await? {
-                events.push(e);
-            }
+        if !progress.1.is_empty() {
+            events = Box::pin(self.perform_pending(org, &progress.1)).await?;
         }
         loop {
-            let horizon = inner.clock.now() - state.started_at();
-            let options = RunOptions {
-                max_steps: inner.config.max_steps,
-                horizon: Some(horizon),
-            };
-            let r = crate::resume(
-                &inner.engine,
-                &env,
-                state,
-                std::mem::take(&mut events),
-                performers,
-                &inner.clock,
-                &options,
-            )
-            .await?;
-            state = r.state;
-            if state.is_finished() {
-                return Ok(());
+            // One delivered event per run, as they came.
+            if events.is_empty() {
+                events.extend(mailbox.take());
             }
-            if let crate::Stop::StepLimit { steps } = r.stop {
-                tracing::warn!(execution = %id, steps, "driver step limit; cancelling");
-                events.push(Event::Cancel {
-                    reason: format!("driver step limit of {steps} steps"),
-                });
-                continue;
+            let now = inner.clock.now();
+            // With no answer to deliver and no timer due, a run would only find the task
+            // parked: skip building one (the common case of a resumed task).
+            let due = state.next_due().is_some_and(|due| due <= now);
+            if !events.is_empty() || due || state.is_finished() {
+                let run = self.run(org, id, *state, std::mem::take(&mut events), progress, &env);
+                let (r, after) = Box::pin(run).await?;
+                *state = r.state;
+                progress = after;
+                if state.is_finished() {
+                    return Ok(());
+                }
+                if let crate::Stop::StepLimit { steps } = r.stop {
+                    tracing::warn!(execution = %id, steps, "driver step limit; cancelling");
+                    events.push(Event::Cancel {
+                        reason: format!("driver step limit of {steps} steps"),
+                    });
+                    continue;
+                }
             }
             let next = state.next_due();
+            // Counted from here until the wait ends; the timer is registered by the first
+            // poll of the `select!` below, in this same poll of the task.
+            let _parked = Parked::enter(&inner.parked);
             let sleep = async {
                 match next {
                     Some(due) => inner.clock.sleep_until(due).await,
                     None => std::future::pending::<()>().await,
                 }
             };
+            // Events are taken at the top of the loop.
             tokio::select! {
-                msg = rx.recv() => match msg {
-                    Some(Msg::Event(e)) => events.push(e),
-                    None => return Ok(()),
-                },
+                () = mailbox.wake.notified() => {}
                 () = sleep => {}
             }
         }
+    }
+
+    /// Performs the answer-bearing commands a task was waiting on when it was stored.
+    async fn perform_pending(
+        &self,
+        org: &str,
+        pending: &[Command],
+    ) -> Result<Vec<Event>, RuntimeError> {
+        let inner = &self.inner;
+        let functions = StoreFunctionRunner::new(inner.store.clone(), inner.host.clone(), org);
+        let performers = Performers {
+            functions: &functions,
+            http: &inner.http,
+            media: &ApiCaller,
+            router: &inner.router,
+            checkpoint: None,
+        };
+        let mut events = Vec::new();
+        for c in pending {
+            if let Some(e) = perform(&performers, c).await? {
+                events.push(e);
+            }
+        }
+        Ok(events)
+    }
+
+    /// One continuation of a task with `events` ([`crate::resume`] up to "now"), every step
+    /// checkpointed; returns the run and the stored step and pending commands after it.
+    async fn run(
+        &self,
+        org: &str,
+        id: &str,
+        state: TaskState,
+        events: Vec<Event>,
+        (step, pending): (i64, Vec<Command>),
+        env: &StaticEnv,
+    ) -> Result<(crate::RunResult, (i64, Vec<Command>)), RuntimeError> {
+        let inner = &self.inner;
+        let functions = StoreFunctionRunner::new(inner.store.clone(), inner.host.clone(), org);
+        let checkpoint = StoreCheckpoint::new(inner.store.clone(), org, id, step, pending);
+        let performers = Performers {
+            functions: &functions,
+            http: &inner.http,
+            media: &ApiCaller,
+            router: &inner.router,
+            checkpoint: Some(&checkpoint),
+        };
+        let options = RunOptions {
+            max_steps: inner.config.max_steps,
+            horizon: Some(inner.clock.now() - state.started_at()),
+        };
+        let r = crate::resume(
+            &inner.engine,
+            env,
+            state,
+            events,
+            performers,
+            &inner.clock,
+            &options,
+        )
+        .await?;
+        Ok((r, checkpoint.into_progress()))
+    }
+}
+
+/// Counts an actor as parked while it lives.
+struct Parked<'a>(&'a AtomicUsize);
+
+impl<'a> Parked<'a> {
+    fn enter(count: &'a AtomicUsize) -> Parked<'a> {
+        count.fetch_add(1, Ordering::Relaxed);
+        Parked(count)
+    }
+}
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -663,14 +936,36 @@ impl MediaPort for ApiCaller {
     }
 }
 
-/// Writes every step to the store.
-struct StoreCheckpoint {
+/// Writes every step of one execution to the store (state, status, pending commands,
+/// timers, new trace records), guarded by the stored step counter: the [`crate::Checkpoint`]
+/// of the runner's tasks. Public so benchmarks can time a durable step on its own.
+pub struct StoreCheckpoint {
     store: Store,
     org: String,
     id: String,
     clock: SystemClock,
     /// The stored step counter and the pending commands.
     progress: Mutex<(i64, Vec<Command>)>,
+}
+
+impl StoreCheckpoint {
+    /// The checkpoint of execution `id` of `org`, stored at `step` with `pending` commands.
+    pub fn new(store: Store, org: &str, id: &str, step: i64, pending: Vec<Command>) -> Self {
+        StoreCheckpoint {
+            store,
+            org: org.to_owned(),
+            id: id.to_owned(),
+            clock: SystemClock,
+            progress: Mutex::new((step, pending)),
+        }
+    }
+
+    /// The stored step and pending commands after the checkpoints written so far.
+    pub fn into_progress(self) -> (i64, Vec<Command>) {
+        self.progress
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl crate::Checkpoint for StoreCheckpoint {
@@ -688,26 +983,29 @@ impl crate::Checkpoint for StoreCheckpoint {
             let c = store::Checkpoint {
                 expected_step: expected,
                 status: status_of(state).to_owned(),
-                state: state.to_json(),
-                pending: serde_json::to_value(&pending).unwrap_or(Json::Null),
+                state: raw_json(state),
+                pending: raw_json(&pending),
                 error: error_of(state),
                 finished_at: state.is_finished().then_some(now),
                 timers: timers_of(state),
-                trace: step
-                    .trace
-                    .iter()
-                    .map(|t| serde_json::to_value(t).unwrap_or(Json::Null))
-                    .collect(),
+                trace: step.trace.iter().map(raw_json).collect(),
                 at: now,
             };
             let written = self
                 .store
                 .checkpoint_execution(&self.org, &self.id, &c)
                 .await?;
-            *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = (written.step, pending);
+            *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = (written, pending);
             Ok(())
         })
     }
+}
+
+/// `value` as JSON text, serialized directly (the same text as through a
+/// `serde_json::Value`, for a fraction of the work); `null` if it cannot be serialized.
+fn raw_json<T: serde::Serialize + ?Sized>(value: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value)
+        .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("`null` is JSON"))
 }
 
 /// The answer-bearing commands still awaited after `step`: earlier ones still waited on,
@@ -776,9 +1074,14 @@ fn timers_of(state: &TaskState) -> Vec<(i64, DateTime<Utc>)> {
         .collect()
 }
 
-/// The store status of a task: `waiting`, `completed`, `failed` or `cancelled`.
+/// The store status of a task (the statuses the executions API lists):
+/// - `running`: it waits for an answer this runtime is getting — an HTTP response, a function
+///   result or a routing reply (commands in flight, re-performed after a restart);
+/// - `waiting`: parked until something outside happens — a timer, the caller, an agent;
+/// - `completed`, `failed`, `cancelled`: finished.
 pub fn status_of(state: &TaskState) -> &'static str {
     match state.status() {
+        Status::Waiting if in_flight(state) => "running",
         Status::Waiting => "waiting",
         Status::Completed {
             outcome: Outcome::Cancelled { .. },
@@ -786,6 +1089,16 @@ pub fn status_of(state: &TaskState) -> &'static str {
         Status::Completed { .. } => "completed",
         Status::Failed { .. } => "failed",
     }
+}
+
+/// Whether some thread waits for an answer to a command the runtime performs.
+fn in_flight(state: &TaskState) -> bool {
+    state.threads().iter().any(|t| {
+        matches!(
+            t.wait.as_ref().map(|w| &w.on),
+            Some(WaitOn::Http { .. } | WaitOn::Function { .. } | WaitOn::Reply { .. })
+        )
+    })
 }
 
 fn error_of(state: &TaskState) -> Option<String> {

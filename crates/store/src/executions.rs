@@ -21,9 +21,9 @@
 //! - Checkpoints do not touch the lease: a task keeps its owner until the owner releases it,
 //!   the lease runs out, or (for finished tasks) forever, harmlessly — claims only ever take
 //!   `running` and `waiting` executions.
-//! - Trace records are numbered 1, 2, 3, ... per execution, continuing across checkpoints.
-//!   Retention ([`Store::prune_traces`]) removes the trace of finished executions and keeps
-//!   the execution rows.
+//! - Trace records are numbered 1, 2, 3, ... per execution, continuing across checkpoints
+//!   (from a counter on the row, `trace_seq`). Retention ([`Store::prune_traces`]) removes
+//!   the trace of finished executions and keeps the execution rows and their counters.
 //! - Executions reference their org (deleting the org deletes them with their timers and
 //!   traces) but not their flow: deleting a flow keeps the history of the tasks that ran it,
 //!   so `flow_id` may name a flow that no longer exists.
@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::sql::{count_arg, from_json, to_json, write_error, Arg, Ts};
 use crate::{Backend, Store, StoreError};
@@ -63,6 +64,20 @@ pub struct ExecutionRecord {
     pub lease_until: Option<DateTime<Utc>>,
 }
 
+/// An execution claimed by [`Store::claim_executions_to_resume`]: what a runner needs to
+/// continue it, `state` and `pending` as the stored JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedExecution {
+    pub id: String,
+    pub org_id: String,
+    pub flow_id: String,
+    pub flow_version: Option<i64>,
+    pub state: String,
+    pub pending: String,
+    pub step: i64,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A pending timer of an execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimerRow {
@@ -82,23 +97,34 @@ pub struct TraceRow {
     pub at: DateTime<Utc>,
 }
 
-/// What [`Store::checkpoint_execution`] writes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What [`Store::checkpoint_execution`] writes. The JSON is already serialized: a runtime
+/// writes its own types straight to text (`serde_json::value::to_raw_value`), which costs a
+/// fraction of building a `serde_json::Value` first, on every step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// Must equal the stored `step`; the write sets `step = expected_step + 1`.
     pub expected_step: i64,
     pub status: String,
-    pub state: serde_json::Value,
-    pub pending: serde_json::Value,
+    pub state: Box<RawValue>,
+    pub pending: Box<RawValue>,
     pub error: Option<String>,
     pub finished_at: Option<DateTime<Utc>>,
     /// The task's complete set of pending timers (`(timer id, due)`, ids unique): replaces the
     /// stored set.
     pub timers: Vec<(i64, DateTime<Utc>)>,
     /// Appended to the trace, numbering continuing.
-    pub trace: Vec<serde_json::Value>,
+    pub trace: Vec<Box<RawValue>>,
     /// Becomes `updated_at` and the time of the trace records.
     pub at: DateTime<Utc>,
+}
+
+/// One execution for [`Store::insert_executions`]: the row with its first checkpoint's timers
+/// and trace.
+#[derive(Debug, Clone, Copy)]
+pub struct NewExecution<'a> {
+    pub record: &'a ExecutionRecord,
+    pub timers: &'a [(i64, DateTime<Utc>)],
+    pub trace: &'a [serde_json::Value],
 }
 
 /// Which executions [`Store::list_executions`] returns: newest first (by `created_at`, then
@@ -125,6 +151,9 @@ impl Default for ExecutionFilter {
 
 const EXECUTION_COLUMNS: &str = "id, org_id, flow_id, flow_version, status, state, pending, \
      error, step, created_at, updated_at, finished_at, lease_owner, lease_until";
+
+/// What [`Store::claim_executions_to_resume`] returns of a claimed row.
+const CLAIMED_COLUMNS: &str = "id, org_id, flow_id, flow_version, state, pending, step, created_at";
 
 /// The statuses of executions that have not finished: the ones claims take.
 const UNFINISHED: &str = "('running', 'waiting')";
@@ -177,6 +206,18 @@ impl TryFrom<ExecutionRow> for ExecutionRecord {
 }
 
 #[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: String,
+    org_id: String,
+    flow_id: String,
+    flow_version: Option<i64>,
+    state: String,
+    pending: String,
+    step: i64,
+    created_at: Ts,
+}
+
+#[derive(sqlx::FromRow)]
 struct TimerDbRow {
     execution_id: String,
     timer_id: i64,
@@ -213,6 +254,99 @@ fn trace_insert_sql(rows: usize) -> String {
         "INSERT INTO execution_traces (execution_id, seq, record, at) VALUES {}",
         values.join(", ")
     )
+}
+
+/// The guarded write of a checkpoint: `$1` org, `$2` id, `$3` expected step, `$4`..`$9`
+/// status, state, pending, error, finished_at, updated_at, `$10` how many trace records the
+/// checkpoint adds. Returns the new step and trace counter.
+const UPDATE_CHECKPOINT: &str = "UPDATE executions SET status = $4, state = $5, pending = $6, \
+     error = $7, finished_at = $8, updated_at = $9, step = step + 1, trace_seq = trace_seq + $10 \
+     WHERE org_id = $1 AND id = $2 AND step = $3 RETURNING step, trace_seq";
+
+/// Explains a checkpoint that matched no row (with [`refused`]).
+const CURRENT_STEP: &str = "SELECT step FROM executions WHERE org_id = $1 AND id = $2";
+
+/// Why a checkpoint matched no row, from the execution's current step (if it exists).
+fn refused(current: Option<i64>) -> StoreError {
+    match current {
+        Some(current) => StoreError::VersionConflict { current },
+        None => StoreError::NotFound,
+    }
+}
+
+/// A whole checkpoint on PostgreSQL, one statement: [`UPDATE_CHECKPOINT`]'s parameters, then
+/// `$11` timer ids, `$12` their due times, `$13` the trace records. Every other part reads
+/// the guarded update's row, so nothing is touched before it holds the row lock, and nothing
+/// at all when it matched nothing (stale or missing: no row is returned).
+const CHECKPOINT_POSTGRES: &str = "WITH cur AS ( \
+         UPDATE executions SET status = $4, state = $5, pending = $6, error = $7, \
+             finished_at = $8, updated_at = $9, step = step + 1, trace_seq = trace_seq + $10 \
+         WHERE org_id = $1 AND id = $2 AND step = $3 \
+         RETURNING id, step, trace_seq \
+     ), gone AS ( \
+         DELETE FROM execution_timers t USING cur \
+         WHERE t.execution_id = cur.id AND t.timer_id <> ALL ($11::BIGINT[]) \
+     ), kept AS ( \
+         INSERT INTO execution_timers (execution_id, timer_id, due) \
+         SELECT cur.id, n.timer_id, n.due \
+         FROM cur, unnest($11::BIGINT[], $12::TIMESTAMPTZ[]) AS n (timer_id, due) \
+         ON CONFLICT (execution_id, timer_id) DO UPDATE SET due = EXCLUDED.due \
+             WHERE execution_timers.due <> EXCLUDED.due \
+     ), traced AS ( \
+         INSERT INTO execution_traces (execution_id, seq, record, at) \
+         SELECT cur.id, cur.trace_seq - $10 + r.n, r.record, $9 \
+         FROM cur, unnest($13::TEXT[]) WITH ORDINALITY AS r (record, n) \
+     ) \
+     SELECT step FROM cur";
+
+/// A whole checkpoint on SQLite as one batch of statements, its transaction included:
+/// [`UPDATE_CHECKPOINT`]'s parameters, then `(timer_id, due)` per timer, then each trace
+/// record.
+///
+/// Every write is guarded by the row still having the expected step, so a stale or missing
+/// execution commits an empty transaction: the timers not in the new set are deleted and
+/// the new set upserted (unchanged timers and their index entries are not touched), the
+/// trace appended, numbered from the row's counter, and last the guarded update, which
+/// returns the new step (no row: nothing was written). `BEGIN IMMEDIATE` keeps every other
+/// writer out in between.
+fn batched_checkpoint_sql(timers: usize, trace: usize) -> String {
+    const EXPECTED: &str = "SELECT 1 FROM executions WHERE org_id = $1 AND id = $2 AND step = $3";
+    let mut sql =
+        String::from("BEGIN IMMEDIATE; DELETE FROM execution_timers WHERE execution_id = $2");
+    if timers > 0 {
+        let ids: Vec<String> = (0..timers).map(|i| format!("${}", 11 + 2 * i)).collect();
+        sql += &format!(" AND timer_id NOT IN ({})", ids.join(", "));
+    }
+    sql += &format!(" AND EXISTS ({EXPECTED}); ");
+    if timers > 0 {
+        let values: Vec<String> = (0..timers)
+            .map(|i| format!("(${}, ${})", 11 + 2 * i, 12 + 2 * i))
+            .collect();
+        sql += &format!(
+            "INSERT INTO execution_timers (execution_id, timer_id, due) \
+             SELECT e.id, v.column1, v.column2 FROM executions e, (VALUES {}) AS v \
+             WHERE e.org_id = $1 AND e.id = $2 AND e.step = $3 \
+             ON CONFLICT (execution_id, timer_id) DO UPDATE SET due = excluded.due \
+             WHERE execution_timers.due <> excluded.due; ",
+            values.join(", ")
+        );
+    }
+    if trace > 0 {
+        let first = 11 + 2 * timers;
+        let values: Vec<String> = (0..trace)
+            .map(|i| format!("({}, ${})", i + 1, first + i))
+            .collect();
+        sql += &format!(
+            "INSERT INTO execution_traces (execution_id, seq, record, at) \
+             SELECT e.id, e.trace_seq + v.column1, v.column2, $9 \
+             FROM executions e, (VALUES {}) AS v \
+             WHERE e.org_id = $1 AND e.id = $2 AND e.step = $3; ",
+            values.join(", ")
+        );
+    }
+    sql += UPDATE_CHECKPOINT;
+    sql += "; COMMIT";
+    sql
 }
 
 /// Inserts `$timers` (`&[(i64, DateTime<Utc>)]`) for execution `$id` inside transaction `$tx`.
@@ -266,109 +400,254 @@ impl Store {
         timers: &[(i64, DateTime<Utc>)],
         trace: &[serde_json::Value],
     ) -> Result<(), StoreError> {
-        let state = to_json(&e.state)?;
-        let pending = to_json(&e.pending)?;
-        let trace = trace.iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
-        let at = Ts::new(e.updated_at);
+        self.insert_executions(&[NewExecution {
+            record: e,
+            timers,
+            trace,
+        }])
+        .await
+    }
+
+    /// [`Store::insert_execution`] of many executions in one transaction: all or none are
+    /// written (imports, test and benchmark set-ups; one commit instead of one per row).
+    pub async fn insert_executions(&self, batch: &[NewExecution<'_>]) -> Result<(), StoreError> {
+        struct Encoded {
+            state: String,
+            pending: String,
+            trace: Vec<String>,
+        }
+        // Encoded before the transaction starts, so the single SQLite writer is held only
+        // for the statements.
+        let encoded = batch
+            .iter()
+            .map(|n| {
+                Ok(Encoded {
+                    state: to_json(&n.record.state)?,
+                    pending: to_json(&n.record.pending)?,
+                    trace: n.trace.iter().map(to_json).collect::<Result<Vec<_>, _>>()?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let sql = format!(
-            "INSERT INTO executions ({EXECUTION_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO executions ({EXECUTION_COLUMNS}, trace_seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
         transaction!(self, |tx| {
-            sqlx::query(&sql)
-                .bind(&e.id)
-                .bind(&e.org_id)
-                .bind(&e.flow_id)
-                .bind(e.flow_version)
-                .bind(&e.status)
-                .bind(&state)
-                .bind(&pending)
-                .bind(&e.error)
-                .bind(e.step)
-                .bind(Ts::new(e.created_at))
-                .bind(at)
-                .bind(Ts::opt(e.finished_at))
-                .bind(&e.lease_owner)
-                .bind(Ts::opt(e.lease_until))
-                .execute(&mut *tx)
-                .await
-                .map_err(|err| write_error(err, "executions", &e.org_id, &e.id, &e.id))?;
-            insert_timers!(tx, &e.id, timers);
-            append_trace!(tx, &e.id, 1, trace, at);
+            for (n, enc) in batch.iter().zip(&encoded) {
+                let e = n.record;
+                let at = Ts::new(e.updated_at);
+                sqlx::query(&sql)
+                    .bind(&e.id)
+                    .bind(&e.org_id)
+                    .bind(&e.flow_id)
+                    .bind(e.flow_version)
+                    .bind(&e.status)
+                    .bind(&enc.state)
+                    .bind(&enc.pending)
+                    .bind(&e.error)
+                    .bind(e.step)
+                    .bind(Ts::new(e.created_at))
+                    .bind(at)
+                    .bind(Ts::opt(e.finished_at))
+                    .bind(&e.lease_owner)
+                    .bind(Ts::opt(e.lease_until))
+                    .bind(count_arg(enc.trace.len() as u64))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|err| write_error(err, "executions", &e.org_id, &e.id, &e.id))?;
+                insert_timers!(tx, &e.id, n.timers);
+                append_trace!(tx, &e.id, 1, enc.trace, at);
+            }
         });
         Ok(())
     }
 
     /// Writes a checkpoint in one transaction: updates the row if its `step` is still
     /// `c.expected_step` (setting it to `expected_step + 1`), replaces the pending timers with
-    /// `c.timers` and appends `c.trace`. Returns the execution as written. The lease is left
-    /// as it is.
+    /// `c.timers` and appends `c.trace`. Returns the new step. The lease is left as it is.
     ///
     /// [`StoreError::NotFound`] (also for another org's execution);
     /// [`StoreError::VersionConflict`] with the stored step when `expected_step` is stale —
     /// nothing is written then. Under concurrent checkpoints with one `expected_step`, exactly
     /// one wins.
+    ///
+    /// Every durable step of every task comes through here, so it is lean: the row's trace
+    /// counter (`trace_seq`) numbers the new records, timers that did not change are not
+    /// rewritten, nothing is read back but the step, and the whole transaction reaches the
+    /// database in one call — one statement on PostgreSQL, one batch from `BEGIN IMMEDIATE`
+    /// to `COMMIT` on SQLite (each call is a round trip to sqlx's SQLite thread, as costly as
+    /// the rest of a step) — except on SQLite for checkpoints of more than
+    /// [`ROWS_PER_INSERT`] timers or trace records, which stay within its parameter limit
+    /// statement by statement.
     pub async fn checkpoint_execution(
         &self,
         org_id: &str,
         id: &str,
         c: &Checkpoint,
-    ) -> Result<ExecutionRecord, StoreError> {
-        let state = to_json(&c.state)?;
-        let pending = to_json(&c.pending)?;
-        let trace = c.trace.iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
+    ) -> Result<i64, StoreError> {
+        let (state, pending) = (c.state.get(), c.pending.get());
+        let trace: Vec<&str> = c.trace.iter().map(|r| r.get()).collect();
         let at = Ts::new(c.at);
-        let update = format!(
-            "UPDATE executions SET status = $4, state = $5, pending = $6, error = $7, \
-                 finished_at = $8, updated_at = $9, step = step + 1 \
-             WHERE org_id = $1 AND id = $2 AND step = $3 \
-             RETURNING {EXECUTION_COLUMNS}"
-        );
-        let row = transaction!(self, |tx| {
-            // The guarded write comes first: on PostgreSQL it also locks the row, so a
-            // concurrent checkpoint waits for this one and then finds the step moved on.
-            let row = sqlx::query_as::<_, ExecutionRow>(&update)
+        let added = count_arg(trace.len() as u64);
+        if let crate::Db::Postgres(pool) = &self.db {
+            let started = std::time::Instant::now();
+            let (timer_ids, dues): (Vec<i64>, Vec<DateTime<Utc>>) = c
+                .timers
+                .iter()
+                .map(|(timer_id, due)| (*timer_id, crate::truncate_to_millis(*due)))
+                .unzip();
+            // One statement is one transaction: no BEGIN and COMMIT round trips.
+            let step: Option<i64> = sqlx::query_scalar(CHECKPOINT_POSTGRES)
                 .bind(org_id)
                 .bind(id)
                 .bind(c.expected_step)
                 .bind(&c.status)
-                .bind(&state)
-                .bind(&pending)
+                .bind(state)
+                .bind(pending)
                 .bind(&c.error)
                 .bind(Ts::opt(c.finished_at))
                 .bind(at)
-                .fetch_optional(&mut *tx)
+                .bind(added)
+                .bind(&timer_ids)
+                .bind(&dues)
+                .bind(&trace)
+                .fetch_optional(pool)
                 .await?;
-            let Some(row) = row else {
-                // Nothing matched: say why. Leaving here rolls the transaction back.
-                let current: Option<i64> =
-                    sqlx::query_scalar("SELECT step FROM executions WHERE org_id = $1 AND id = $2")
+            crate::observe(&self.db, "transaction", started);
+            return match step {
+                Some(step) => Ok(step),
+                None => {
+                    let current: Option<i64> = sqlx::query_scalar(CURRENT_STEP)
                         .bind(org_id)
                         .bind(id)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(pool)
                         .await?;
-                return Err(match current {
-                    Some(current) => StoreError::VersionConflict { current },
-                    None => StoreError::NotFound,
-                });
+                    Err(refused(current))
+                }
+            };
+        }
+        let batched = c.timers.len() <= ROWS_PER_INSERT && trace.len() <= ROWS_PER_INSERT;
+        if let (crate::Db::Sqlite { write, .. }, true) = (&self.db, batched) {
+            let started = std::time::Instant::now();
+            let sql = batched_checkpoint_sql(c.timers.len(), trace.len());
+            let pool = write.clone();
+            let (org, execution) = (org_id.to_owned(), id.to_owned());
+            let (step, status, error) = (c.expected_step, c.status.clone(), c.error.clone());
+            let (state, pending) = (state.to_owned(), pending.to_owned());
+            let (finished_at, timers) = (Ts::opt(c.finished_at), c.timers.clone());
+            let trace: Vec<String> = trace.iter().map(|r| (*r).to_owned()).collect();
+            // The batch holds its own transaction, so it must never stop halfway: it runs on
+            // its own task, which finishes (or rolls back) even if this future is dropped.
+            let written = tokio::spawn(async move {
+                let mut conn = pool.acquire().await?;
+                let mut query = sqlx::query_scalar(&sql)
+                    .bind(&org)
+                    .bind(&execution)
+                    .bind(step)
+                    .bind(&status)
+                    .bind(&state)
+                    .bind(&pending)
+                    .bind(&error)
+                    .bind(finished_at)
+                    .bind(at)
+                    .bind(added);
+                for (timer_id, due) in &timers {
+                    query = query.bind(*timer_id).bind(Ts::new(*due));
+                }
+                for record in &trace {
+                    query = query.bind(record);
+                }
+                // fetch_all: every statement of the batch runs to its end.
+                let written: Result<Vec<i64>, sqlx::Error> = query.fetch_all(&mut *conn).await;
+                if written.is_err() {
+                    // A statement failed before COMMIT: end the transaction it left open
+                    // (fails harmlessly when BEGIN itself failed).
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                }
+                written
+            })
+            .await
+            .map_err(|e| {
+                StoreError::Database(sqlx::Error::Protocol(format!("checkpoint: {e}")))
+            })??;
+            crate::observe(&self.db, "transaction", started);
+            if let Some(step) = written.into_iter().next() {
+                return Ok(step);
+            }
+            let current: Option<i64> = writer!(self, |pool| sqlx::query_scalar(CURRENT_STEP)
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(pool)
+                .await)?;
+            return Err(refused(current));
+        }
+        // SQLite, more timers or trace records than one statement may bind: statement by
+        // statement, the guarded update first.
+        let step = transaction!(self, |tx| {
+            let row: Option<(i64, i64)> = sqlx::query_as(UPDATE_CHECKPOINT)
+                .bind(org_id)
+                .bind(id)
+                .bind(c.expected_step)
+                .bind(&c.status)
+                .bind(state)
+                .bind(pending)
+                .bind(&c.error)
+                .bind(Ts::opt(c.finished_at))
+                .bind(at)
+                .bind(added)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some((step, trace_seq)) = row else {
+                // Nothing matched: say why (leaving here rolls the transaction back).
+                let current: Option<i64> = sqlx::query_scalar(CURRENT_STEP)
+                    .bind(org_id)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                return Err(refused(current));
             };
             sqlx::query("DELETE FROM execution_timers WHERE execution_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
             insert_timers!(tx, id, c.timers);
-            if !trace.is_empty() {
-                let last: i64 = sqlx::query_scalar(
-                    "SELECT COALESCE(MAX(seq), 0) FROM execution_traces WHERE execution_id = $1",
-                )
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-                append_trace!(tx, id, last + 1, trace, at);
-            }
-            row
+            append_trace!(tx, id, trace_seq - added + 1, trace, at);
+            step
         });
-        ExecutionRecord::try_from(row)
+        Ok(step)
+    }
+
+    /// Benchmark baseline, not for production: overwrites the `state` of execution `id` with
+    /// `state` and commits — the store's own cost of durably writing a row, which a checkpoint
+    /// of the same size cannot go below.
+    ///
+    /// `in_transaction`: inside `BEGIN` ... `COMMIT` (on SQLite `BEGIN IMMEDIATE`, as every
+    /// multi-statement write of the store), else one autocommitted statement (the cheapest).
+    #[doc(hidden)]
+    pub async fn bare_commit(
+        &self,
+        id: &str,
+        state: &str,
+        in_transaction: bool,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE executions SET state = $2 WHERE id = $1";
+        if in_transaction {
+            transaction!(self, |tx| {
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(state)
+                    .execute(&mut *tx)
+                    .await?;
+            });
+        } else {
+            writer!(self, |pool| sqlx::query(sql)
+                .bind(id)
+                .bind(state)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        Ok(())
     }
 
     pub async fn get_execution(
@@ -437,38 +716,92 @@ impl Store {
         now: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let skip_locked = match self.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        // MATERIALIZED: the candidates are chosen (and locked) exactly once, never re-run
-        // as part of the update's plan.
-        let sql = format!(
-            "WITH claimable AS MATERIALIZED ( \
-                 SELECT id FROM executions \
-                 WHERE status IN {UNFINISHED} AND (lease_until IS NULL OR lease_until <= $3) \
-                 LIMIT $4{skip_locked} \
-             ) \
-             UPDATE executions SET lease_owner = $1, lease_until = $2 \
-             WHERE id IN (SELECT id FROM claimable) \
-             RETURNING {EXECUTION_COLUMNS}"
-        );
-        let rows = writer!(self, |pool| sqlx::query_as::<_, ExecutionRow>(&sql)
-            .bind(owner)
-            .bind(Ts::new(lease_end(now, lease)))
-            .bind(Ts::new(now))
-            .bind(count_arg(limit))
-            .fetch_all(pool)
-            .await)?;
+        let rows = self
+            .claim::<ExecutionRow>(owner, lease, now, limit, EXECUTION_COLUMNS)
+            .await?;
         let mut claimed = rows
             .into_iter()
             .map(ExecutionRecord::try_from)
             .collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(claimed)
+    }
+
+    /// [`Store::claim_unfinished_executions`] for a runner resuming its tasks: only what it
+    /// needs, with `state` and `pending` as the stored JSON text, which it deserializes
+    /// straight into its own types (no intermediate `serde_json::Value`). Same order.
+    pub async fn claim_executions_to_resume(
+        &self,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<ClaimedExecution>, StoreError> {
+        let rows = self
+            .claim::<ClaimedRow>(owner, lease, now, limit, CLAIMED_COLUMNS)
+            .await?;
+        let mut claimed: Vec<ClaimedExecution> = rows
+            .into_iter()
+            .map(|row| ClaimedExecution {
+                id: row.id,
+                org_id: row.org_id,
+                flow_id: row.flow_id,
+                flow_version: row.flow_version,
+                state: row.state,
+                pending: row.pending,
+                step: row.step,
+                created_at: row.created_at.0,
+            })
+            .collect();
+        claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(claimed)
+    }
+
+    /// The claim statement of both claim methods, returning `columns` of the claimed rows.
+    async fn claim<R>(
+        &self,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+        limit: u64,
+        columns: &str,
+    ) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // SQLite addresses the rows by rowid, its table's own key: by `id`, every row would
+        // cost a probe of the (random-UUID) primary key index, most of it page reads when
+        // 100,000s are claimed after a restart.
+        let (key, skip_locked) = match self.backend() {
+            Backend::Postgres => ("id", " FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite => ("rowid", ""),
+        };
+        // MATERIALIZED: the candidates are chosen (and locked) exactly once, never re-run
+        // as part of the update's plan.
+        let sql = format!(
+            "WITH claimable AS MATERIALIZED ( \
+                 SELECT {key} AS k FROM executions \
+                 WHERE status IN {UNFINISHED} AND (lease_until IS NULL OR lease_until <= $3) \
+                 LIMIT $4{skip_locked} \
+             ) \
+             UPDATE executions SET lease_owner = $1, lease_until = $2 \
+             WHERE {key} IN (SELECT k FROM claimable) \
+             RETURNING {columns}"
+        );
+        let rows = writer!(self, |pool| sqlx::query_as::<_, R>(&sql)
+            .bind(owner)
+            .bind(Ts::new(lease_end(now, lease)))
+            .bind(Ts::new(now))
+            .bind(count_arg(limit))
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows)
     }
 
     /// Extends `owner`'s lease on execution `id` to `until`. False if `owner` does not hold
@@ -597,6 +930,22 @@ mod tests {
             "INSERT INTO execution_traces (execution_id, seq, record, at) \
              VALUES ($1, $3, $4, $2), ($1, $5, $6, $2)"
         );
+    }
+
+    #[test]
+    fn batched_checkpoints_number_their_placeholders() {
+        // Timers bind from $11 in pairs, then the trace records.
+        let sql = batched_checkpoint_sql(2, 2);
+        assert!(sql.starts_with("BEGIN IMMEDIATE; DELETE"), "{sql}");
+        assert!(sql.contains("timer_id NOT IN ($11, $13)"), "{sql}");
+        assert!(sql.contains("(VALUES ($11, $12), ($13, $14))"), "{sql}");
+        assert!(sql.contains("(VALUES (1, $15), (2, $16))"), "{sql}");
+        assert!(sql.ends_with("RETURNING step, trace_seq; COMMIT"), "{sql}");
+        assert_eq!(sql.matches(';').count(), 5, "{sql}");
+        // Nothing to add: the deletion of every timer and the update.
+        let sql = batched_checkpoint_sql(0, 0);
+        assert!(sql.contains("DELETE FROM execution_timers WHERE execution_id = $2 AND EXISTS"));
+        assert_eq!(sql.matches(';').count(), 3, "{sql}");
     }
 
     #[test]

@@ -15,7 +15,10 @@
 //! constraint-violation classification — lives in `sql.rs`; the schemas live in
 //! `migrations/{sqlite,postgres}`, applied by `sqlx::migrate!` on every connect (idempotent).
 //! Queries are runtime-checked (`query`, `query_as` + `FromRow`), so a fresh clone builds
-//! without a database.
+//! without a database. One deliberate exception to "same SQL": a checkpoint, written on every
+//! durable step, reaches the database in one call — one statement with data-modifying CTEs
+//! on PostgreSQL, one batch of statements on SQLite (which has no such CTEs); see
+//! `executions`.
 //!
 //! Concurrency rules:
 //! - Every change that touches more than one row runs in a transaction.
@@ -217,7 +220,10 @@ mod functions;
 
 pub use auth::{ClientRecord, Org, TokenRecord};
 pub use entities::EntityRecord;
-pub use executions::{Checkpoint, ExecutionFilter, ExecutionRecord, TimerRow, TraceRow};
+pub use executions::{
+    Checkpoint, ClaimedExecution, ExecutionFilter, ExecutionRecord, NewExecution, TimerRow,
+    TraceRow,
+};
 pub use flows::{DraftUpdate, FlowFilter, FlowRecord, FlowVersionRecord, PublishRequest};
 pub use functions::{FunctionRecord, FunctionVersionRecord};
 

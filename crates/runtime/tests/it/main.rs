@@ -9,4 +9,5 @@ mod checkpoints;
 mod functions;
 mod harness;
 mod http;
+mod runner;
 mod timers;

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use store::{Checkpoint, ExecutionFilter, ExecutionRecord, StoreError, TimerRow};
+use serde_json::value::RawValue;
+use store::{Checkpoint, ExecutionFilter, ExecutionRecord, NewExecution, StoreError, TimerRow};
 
 use crate::util::{flow, org, ts};
 
@@ -31,16 +32,21 @@ fn execution(org_id: &str, flow_id: &str, created_at: DateTime<Utc>) -> Executio
     }
 }
 
+/// `value` as the serialized JSON a checkpoint carries.
+fn raw(value: serde_json::Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(&value).unwrap()
+}
+
 fn checkpoint(expected_step: i64, status: &str, marker: i64) -> Checkpoint {
     Checkpoint {
         expected_step,
         status: status.to_owned(),
-        state: json!({"marker": marker}),
-        pending: json!([]),
+        state: raw(json!({"marker": marker})),
+        pending: raw(json!([])),
         error: None,
         finished_at: None,
         timers: Vec::new(),
-        trace: vec![json!({"node": format!("n{marker}")})],
+        trace: vec![raw(json!({"node": format!("n{marker}")}))],
         at: ts("2026-03-01T10:00:05.000Z"),
     }
 }
@@ -223,20 +229,19 @@ store_test!(
             (2, ts("2026-03-01T10:02:00Z")),
             (3, ts("2026-03-01T10:03:00Z")),
         ];
-        c.trace = vec![json!({"node": "A"}), json!({"node": "B"})];
-        let saved = store
+        c.trace = vec![raw(json!({"node": "A"})), raw(json!({"node": "B"}))];
+        let step = store
             .checkpoint_execution(&org_id, &e.id, &c)
             .await
             .unwrap();
+        assert_eq!(step, 1);
+        let saved = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
         assert_eq!(saved.step, 1);
         assert_eq!(saved.state, json!({"marker": 1}));
         assert_eq!(saved.pending, json!([]));
         assert_eq!(saved.updated_at, c.at);
         assert_eq!(saved.created_at, e.created_at);
-        assert_eq!(
-            store.get_execution(&org_id, &e.id).await.unwrap(),
-            Some(saved)
-        );
+        assert_eq!(saved.status, "waiting");
         let timer_ids: Vec<i64> = store
             .timers_of(&e.id)
             .await
@@ -250,11 +255,13 @@ store_test!(
         let mut last = checkpoint(1, "failed", 2);
         last.error = Some("HTTP 500 at Lookup".to_owned());
         last.finished_at = Some(ts("2026-03-01T10:00:06Z"));
-        last.trace = vec![json!({"node": "C", "error": "HTTP 500"})];
-        let done = store
+        last.trace = vec![raw(json!({"node": "C", "error": "HTTP 500"}))];
+        let step = store
             .checkpoint_execution(&org_id, &e.id, &last)
             .await
             .unwrap();
+        assert_eq!(step, 2);
+        let done = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
         assert_eq!(done.step, 2);
         assert_eq!(done.status, "failed");
         assert_eq!(done.error.as_deref(), Some("HTTP 500 at Lookup"));
@@ -281,7 +288,7 @@ store_test!(
 
         // Many records in one step (more than one multi-row insert).
         let mut big = checkpoint(3, "failed", 4);
-        big.trace = (0..1200).map(|i| json!({"i": i})).collect();
+        big.trace = (0..1200).map(|i| raw(json!({"i": i}))).collect();
         big.timers = (0..1100)
             .map(|i| (i, ts("2026-03-02T00:00:00Z") + chrono::Duration::seconds(i)))
             .collect();
@@ -294,6 +301,190 @@ store_test!(
         assert_eq!(trace[1203].seq, 1204);
         assert_eq!(trace[1203].record, json!({"i": 1199}));
         assert_eq!(store.timers_of(&e.id).await.unwrap().len(), 1100);
+
+        // Back to a small set: one kept with a new due time, one new, the rest gone; the
+        // numbering goes on after the big step.
+        let mut small = checkpoint(4, "waiting", 5);
+        small.timers = vec![
+            (7, ts("2026-03-03T00:00:00Z")),
+            (5000, ts("2026-03-04T00:00:00Z")),
+        ];
+        store
+            .checkpoint_execution(&org_id, &e.id, &small)
+            .await
+            .unwrap();
+        let timers: Vec<(i64, DateTime<Utc>)> = store
+            .timers_of(&e.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.timer_id, t.due))
+            .collect();
+        assert_eq!(timers, small.timers);
+        let trace = store.trace_of(&org_id, &e.id).await.unwrap();
+        assert_eq!(trace.last().map(|t| t.seq), Some(1205));
+    }
+);
+
+store_test!(
+    a_dropped_checkpoint_is_written_in_full_or_not_at_all,
+    |store| async move {
+        // On PostgreSQL a checkpoint is one statement, with no transaction around it to be
+        // left open (and a dropped statement may still finish later, unordered here).
+        if store.backend() == store::Backend::Postgres {
+            return;
+        }
+        let org_id = org(&store).await;
+        let e = execution(&org_id, "flow", ts("2026-03-01T10:00:00Z"));
+        store.insert_execution(&e, &[], &[]).await.unwrap();
+        let mut c = checkpoint(0, "waiting", 1);
+        c.timers = vec![(1, ts("2026-03-01T10:01:00Z"))];
+        // Dropped mid-flight (or not even started).
+        let write = store.checkpoint_execution(&org_id, &e.id, &c);
+        let _ = tokio::time::timeout(Duration::from_micros(1), write).await;
+        // The store still writes (no transaction left open), after the dropped one is done.
+        let other = execution(&org_id, "flow", ts("2026-03-01T10:00:00Z"));
+        store.insert_execution(&other, &[], &[]).await.unwrap();
+        let back = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
+        let (timers, trace) = (
+            store.timers_of(&e.id).await.unwrap().len(),
+            store.trace_of(&org_id, &e.id).await.unwrap().len(),
+        );
+        match back.step {
+            0 => assert_eq!((timers, trace), (0, 0)),
+            _ => assert_eq!((back.step, timers, trace), (1, 1, 1)),
+        }
+        store
+            .checkpoint_execution(&org_id, &e.id, &checkpoint(back.step, "waiting", 2))
+            .await
+            .unwrap();
+    }
+);
+
+store_test!(
+    trace_numbering_continues_after_retention,
+    |store| async move {
+        let org_id = org(&store).await;
+        let e = execution(&org_id, "flow", ts("2026-03-01T10:00:00Z"));
+        store
+            .insert_execution(&e, &[], &[json!({"node": "Start"}), json!({"node": "A"})])
+            .await
+            .unwrap();
+        let mut c = checkpoint(0, "completed", 1);
+        c.finished_at = Some(ts("2026-03-01T10:00:01Z"));
+        store
+            .checkpoint_execution(&org_id, &e.id, &c)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .prune_traces(ts("2026-03-02T00:00:00Z"))
+                .await
+                .unwrap(),
+            3
+        );
+        // A later checkpoint (a finished task is not resumed; this checks the counter).
+        store
+            .checkpoint_execution(&org_id, &e.id, &checkpoint(1, "completed", 2))
+            .await
+            .unwrap();
+        let seqs: Vec<i64> = store
+            .trace_of(&org_id, &e.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.seq)
+            .collect();
+        assert_eq!(seqs, [4]);
+    }
+);
+
+store_test!(batch_inserts_are_all_or_nothing, |store| async move {
+    let org_id = org(&store).await;
+    let now = ts("2026-03-01T10:00:00Z");
+    let (a, b) = (
+        execution(&org_id, "flow", now),
+        execution(&org_id, "flow", now),
+    );
+    let timers = [(1, now)];
+    let trace = [json!({"node": "Start"})];
+    let new = |record| NewExecution {
+        record,
+        timers: &timers,
+        trace: &trace,
+    };
+    store.insert_executions(&[new(&a), new(&b)]).await.unwrap();
+    for e in [&a, &b] {
+        assert!(store.get_execution(&org_id, &e.id).await.unwrap().is_some());
+        assert_eq!(store.timers_of(&e.id).await.unwrap().len(), 1);
+        assert_eq!(store.trace_of(&org_id, &e.id).await.unwrap().len(), 1);
+    }
+    // The second row repeats an id: neither is written.
+    let c = execution(&org_id, "flow", now);
+    let result = store.insert_executions(&[new(&c), new(&a)]).await;
+    assert!(
+        matches!(&result, Err(StoreError::AlreadyExists { id }) if *id == a.id),
+        "{result:?}"
+    );
+    assert_eq!(store.get_execution(&org_id, &c.id).await.unwrap(), None);
+    // Later checkpoints number the trace from the inserted records on.
+    store
+        .checkpoint_execution(&org_id, &a.id, &checkpoint(0, "waiting", 1))
+        .await
+        .unwrap();
+    let seqs: Vec<i64> = store
+        .trace_of(&org_id, &a.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2]);
+});
+
+store_test!(
+    claims_to_resume_return_the_stored_json_text,
+    |store| async move {
+        let org_id = org(&store).await;
+        let now = ts("2026-03-01T12:00:00Z");
+        let mut expected = Vec::new();
+        for i in 0..5 {
+            let e = execution(&org_id, "flow", now + chrono::Duration::seconds(i));
+            store.insert_execution(&e, &[], &[]).await.unwrap();
+            expected.push(e);
+        }
+        let mut done = execution(&org_id, "flow", now);
+        done.status = "completed".to_owned();
+        store.insert_execution(&done, &[], &[]).await.unwrap();
+
+        let mut claimed = store
+            .claim_executions_to_resume("node-a", LEASE, now, 3)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 3);
+        claimed.extend(
+            store
+                .claim_executions_to_resume("node-a", LEASE, now, 10)
+                .await
+                .unwrap(),
+        );
+        assert!(store
+            .claim_executions_to_resume("node-b", LEASE, now, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        claimed.sort_by_key(|c| c.created_at);
+        assert_eq!(claimed.len(), expected.len());
+        for (c, e) in claimed.iter().zip(&expected) {
+            assert_eq!(c.id, e.id);
+            assert_eq!((&c.org_id, &c.flow_id), (&e.org_id, &e.flow_id));
+            assert_eq!((c.flow_version, c.step), (e.flow_version, e.step));
+            // The text as stored: key order kept.
+            assert_eq!(c.state, e.state.to_string());
+            assert_eq!(c.pending, e.pending.to_string());
+            let back = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
+            assert_eq!(back.lease_owner.as_deref(), Some("node-a"));
+        }
     }
 );
 
@@ -307,10 +498,11 @@ store_test!(
             .insert_execution(&e, &[(1, ts("2026-03-01T10:01:00Z"))], &[json!({"n": 0})])
             .await
             .unwrap();
-        let first = store
+        store
             .checkpoint_execution(&org_id, &e.id, &checkpoint(0, "waiting", 1))
             .await
             .unwrap();
+        let first = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
         let timers = store.timers_of(&e.id).await.unwrap();
         let trace = store.trace_of(&org_id, &e.id).await.unwrap();
 
@@ -358,14 +550,14 @@ store_test!(
         let mut winners = Vec::new();
         for task in tasks {
             match task.await.unwrap() {
-                (i, Ok(saved)) => winners.push((i, saved)),
+                (i, Ok(step)) => winners.push((i, step)),
                 (_, Err(StoreError::VersionConflict { current: 1 })) => {}
                 (_, Err(e)) => panic!("unexpected {e:?}"),
             }
         }
         assert_eq!(winners.len(), 1, "exactly one checkpoint wins");
-        let (i, saved) = &winners[0];
-        assert_eq!(saved.step, 1);
+        let (i, step) = &winners[0];
+        assert_eq!(*step, 1);
         let now = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
         assert_eq!(now.state, json!({"marker": i}));
         let timer_ids: Vec<i64> = store
@@ -517,10 +709,11 @@ store_test!(leases_expire_renew_and_release, |store| async move {
     assert_eq!(ids(&retaken), [e.id.as_str()]);
 
     // Checkpoints leave the lease alone.
-    let saved = store
+    store
         .checkpoint_execution(&org_id, &e.id, &checkpoint(0, "waiting", 1))
         .await
         .unwrap();
+    let saved = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
     assert_eq!(saved.lease_owner.as_deref(), Some("node-c"));
     assert_eq!(saved.lease_until, Some(later(51)));
 
