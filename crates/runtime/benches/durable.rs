@@ -320,10 +320,6 @@ async fn resume(db: Db, n: usize) {
         RunnerConfig::default(),
     )
     .unwrap();
-    if let Ok(ms) = std::env::var("TMPPAUSE") {
-        eprintln!("TMP pausing");
-        tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
-    }
     let rss = resident_bytes();
     let cpu = process_cpu_seconds();
     let t = Instant::now();
