@@ -118,6 +118,40 @@ pub struct Checkpoint {
     pub at: DateTime<Utc>,
 }
 
+/// The ten arguments every form of the checkpoint's guarded update binds first, in order
+/// (`$1`..`$10` of [`UPDATE_CHECKPOINT`], `CHECKPOINT_POSTGRES` and the SQLite batch).
+#[derive(Clone, Copy)]
+struct Guard<'a> {
+    org_id: &'a str,
+    id: &'a str,
+    expected_step: i64,
+    status: &'a str,
+    state: &'a str,
+    pending: &'a str,
+    error: Option<&'a str>,
+    finished_at: Option<Ts>,
+    at: Ts,
+    added: i64,
+}
+
+/// Binds a [`Guard`] to a query (the query types differ, so a macro, not a function).
+macro_rules! bind_guard {
+    ($query:expr, $g:expr) => {{
+        let g: Guard<'_> = $g;
+        $query
+            .bind(g.org_id)
+            .bind(g.id)
+            .bind(g.expected_step)
+            .bind(g.status)
+            .bind(g.state)
+            .bind(g.pending)
+            .bind(g.error)
+            .bind(g.finished_at)
+            .bind(g.at)
+            .bind(g.added)
+    }};
+}
+
 /// One execution for [`Store::insert_executions`]: the row with its first checkpoint's timers
 /// and trace.
 #[derive(Debug, Clone, Copy)]
@@ -485,10 +519,21 @@ impl Store {
         id: &str,
         c: &Checkpoint,
     ) -> Result<i64, StoreError> {
-        let (state, pending) = (c.state.get(), c.pending.get());
         let trace: Vec<&str> = c.trace.iter().map(|r| r.get()).collect();
         let at = Ts::new(c.at);
         let added = count_arg(trace.len() as u64);
+        let guard = Guard {
+            org_id,
+            id,
+            expected_step: c.expected_step,
+            status: &c.status,
+            state: c.state.get(),
+            pending: c.pending.get(),
+            error: c.error.as_deref(),
+            finished_at: Ts::opt(c.finished_at),
+            at,
+            added,
+        };
         if let crate::Db::Postgres(pool) = &self.db {
             let started = std::time::Instant::now();
             let (timer_ids, dues): (Vec<i64>, Vec<DateTime<Utc>>) = c
@@ -497,17 +542,7 @@ impl Store {
                 .map(|(timer_id, due)| (*timer_id, crate::truncate_to_millis(*due)))
                 .unzip();
             // One statement is one transaction: no BEGIN and COMMIT round trips.
-            let step: Option<i64> = sqlx::query_scalar(CHECKPOINT_POSTGRES)
-                .bind(org_id)
-                .bind(id)
-                .bind(c.expected_step)
-                .bind(&c.status)
-                .bind(state)
-                .bind(pending)
-                .bind(&c.error)
-                .bind(Ts::opt(c.finished_at))
-                .bind(at)
-                .bind(added)
+            let step: Option<i64> = bind_guard!(sqlx::query_scalar(CHECKPOINT_POSTGRES), guard)
                 .bind(&timer_ids)
                 .bind(&dues)
                 .bind(&trace)
@@ -531,26 +566,30 @@ impl Store {
             let started = std::time::Instant::now();
             let sql = batched_checkpoint_sql(c.timers.len(), trace.len());
             let pool = write.clone();
+            // Owned copies for the task below; it borrows them back as a `Guard`.
             let (org, execution) = (org_id.to_owned(), id.to_owned());
-            let (step, status, error) = (c.expected_step, c.status.clone(), c.error.clone());
-            let (state, pending) = (state.to_owned(), pending.to_owned());
-            let (finished_at, timers) = (Ts::opt(c.finished_at), c.timers.clone());
+            let (status, error) = (c.status.clone(), c.error.clone());
+            let (state, pending) = (guard.state.to_owned(), guard.pending.to_owned());
+            let timers = c.timers.clone();
             let trace: Vec<String> = trace.iter().map(|r| (*r).to_owned()).collect();
+            let (step, finished_at) = (guard.expected_step, guard.finished_at);
             // The batch holds its own transaction, so it must never stop halfway: it runs on
             // its own task, which finishes (or rolls back) even if this future is dropped.
             let written = tokio::spawn(async move {
                 let mut conn = pool.acquire().await?;
-                let mut query = sqlx::query_scalar(&sql)
-                    .bind(&org)
-                    .bind(&execution)
-                    .bind(step)
-                    .bind(&status)
-                    .bind(&state)
-                    .bind(&pending)
-                    .bind(&error)
-                    .bind(finished_at)
-                    .bind(at)
-                    .bind(added);
+                let guard = Guard {
+                    org_id: &org,
+                    id: &execution,
+                    expected_step: step,
+                    status: &status,
+                    state: &state,
+                    pending: &pending,
+                    error: error.as_deref(),
+                    finished_at,
+                    at,
+                    added,
+                };
+                let mut query = bind_guard!(sqlx::query_scalar(&sql), guard);
                 for (timer_id, due) in &timers {
                     query = query.bind(*timer_id).bind(Ts::new(*due));
                 }
@@ -584,17 +623,7 @@ impl Store {
         // SQLite, more timers or trace records than one statement may bind: statement by
         // statement, the guarded update first.
         let step = transaction!(self, |tx| {
-            let row: Option<(i64, i64)> = sqlx::query_as(UPDATE_CHECKPOINT)
-                .bind(org_id)
-                .bind(id)
-                .bind(c.expected_step)
-                .bind(&c.status)
-                .bind(state)
-                .bind(pending)
-                .bind(&c.error)
-                .bind(Ts::opt(c.finished_at))
-                .bind(at)
-                .bind(added)
+            let row: Option<(i64, i64)> = bind_guard!(sqlx::query_as(UPDATE_CHECKPOINT), guard)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some((step, trace_seq)) = row else {
