@@ -16,7 +16,7 @@ python3 - "$ours" "$ajv" <<'PY'
 import json, sys
 ours = {l.split()[0]: float(l.split()[1]) for l in sys.argv[1].splitlines() if l.strip()}
 ajv = json.loads(sys.argv[2])
-s = ours["validate_slice"]
+s = ours["validate_bytes"]
 print(f"switchboard strict validation from bytes (parse + schemas + graph rules): {s:.0f} us")
 print(f"ajv schemas only: {ajv['ajv_schemas_only_us']:.0f} us -> ratio ajv/switchboard {ajv['ajv_schemas_only_us']/s:.2f}x")
 print(f"ajv JSON.parse + schemas: {ajv['ajv_parse_and_schemas_us']:.0f} us -> ratio ajv/switchboard {ajv['ajv_parse_and_schemas_us']/s:.2f}x")

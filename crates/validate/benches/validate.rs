@@ -25,7 +25,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     for n in [10usize, 100, 1_000, 10_000] {
         let bytes = serde_json::to_vec(&gen::generate(n, 0)).unwrap();
-        let (_, report) = v.validate_slice(&bytes, &opts).unwrap();
+        let report = v.validate_bytes(&bytes, &opts).unwrap();
         assert!(
             report.is_valid(),
             "generated flow must be valid: {:?}",
@@ -36,16 +36,16 @@ fn bench(c: &mut Criterion) {
             b.iter(|| serde_json::from_slice::<serde_json::Value>(bytes).unwrap())
         });
         g.bench_with_input(BenchmarkId::new("strict", n), &bytes, |b, bytes| {
-            b.iter(|| v.validate_slice(bytes, &opts).unwrap())
+            b.iter(|| v.validate_bytes(bytes, &opts).unwrap())
         });
     }
     let bad = serde_json::to_vec(&gen::generate(1_000, 50)).unwrap();
-    let (_, report) = v.validate_slice(&bad, &opts).unwrap();
+    let report = v.validate_bytes(&bad, &opts).unwrap();
     assert!(report.errors().count() >= 50);
     g.bench_with_input(
         BenchmarkId::new("strict_50_invalid", 1_000),
         &bad,
-        |b, bytes| b.iter(|| v.validate_slice(bytes, &opts).unwrap()),
+        |b, bytes| b.iter(|| v.validate_bytes(bytes, &opts).unwrap()),
     );
     g.finish();
 }

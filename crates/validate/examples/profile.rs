@@ -21,13 +21,13 @@ fn main() {
         mode: Mode::Strict,
         ..Options::default()
     };
-    // `SWITCHBOARD_PROFILE_LOOP=N`: only validate_slice, N times, for `perf record`.
+    // `SWITCHBOARD_PROFILE_LOOP=N`: only validate_bytes, N times, for `perf record`.
     if let Some(n) = std::env::var("SWITCHBOARD_PROFILE_LOOP")
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
     {
         for _ in 0..n {
-            std::hint::black_box(v.validate_slice(&bytes, &opts).unwrap());
+            std::hint::black_box(v.validate_bytes(&bytes, &opts).unwrap());
         }
         return;
     }
@@ -62,5 +62,8 @@ fn main() {
     });
     time("validate_slice", &|| {
         v.validate_slice(&bytes, &opts).unwrap();
+    });
+    time("validate_bytes", &|| {
+        v.validate_bytes(&bytes, &opts).unwrap();
     });
 }

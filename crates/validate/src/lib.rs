@@ -12,9 +12,11 @@
 //! API boundary: only [`ValidFlow`] (private constructor) reaches the engine.
 
 mod diagnostic;
+mod doc;
 mod order;
 mod resolver;
 mod rules;
+mod schema;
 mod suppress;
 mod valid;
 
@@ -24,6 +26,7 @@ use catalog::Catalog;
 use serde_json::Value;
 
 pub use diagnostic::{Diagnostic, Report, Severity};
+pub use doc::{Document, Scratch};
 pub use resolver::{ChoiceResolver, NoChoices, StaticChoices};
 pub use suppress::Suppressions;
 pub use valid::ValidFlow;
@@ -39,8 +42,9 @@ pub enum Mode {
 /// A validator bound to a catalog, with every activity's input schema compiled once.
 pub struct Validator<'c> {
     catalog: &'c Catalog,
-    schemas: rustc_hash::FxHashMap<String, jsonschema::Validator>,
-    branch_schemas: rustc_hash::FxHashMap<(String, String), jsonschema::Validator>,
+    schemas: rustc_hash::FxHashMap<String, schema::Schema>,
+    /// Activity name -> branching port name -> the schema of the edge's branch value.
+    branch_schemas: rustc_hash::FxHashMap<String, rustc_hash::FxHashMap<String, schema::Schema>>,
     templates: minijinja::Environment<'static>,
     /// Expression text -> the names it reads (or its syntax error). Expressions repeat
     /// across nodes and across validations of the same flow; analysing one is the most
@@ -79,13 +83,16 @@ impl<'c> Validator<'c> {
         for a in catalog.activities() {
             // The catalog's own tests guarantee schemas compile; a broken override directory
             // simply loses input checking for that activity instead of failing validation.
-            if let Ok(v) = jsonschema::validator_for(&a.input_schema) {
+            if let Some(v) = schema::Schema::new(&a.input_schema) {
                 schemas.insert(a.activity_name.clone(), v);
             }
             for p in &a.output_ports {
                 if let Some(b) = &p.branching {
-                    if let Ok(v) = jsonschema::validator_for(&b.schema) {
-                        branch_schemas.insert((a.activity_name.clone(), p.name.clone()), v);
+                    if let Some(v) = schema::Schema::new(&b.schema) {
+                        branch_schemas
+                            .entry(a.activity_name.clone())
+                            .or_insert_with(rustc_hash::FxHashMap::default)
+                            .insert(p.name.clone(), v);
                     }
                 }
             }
@@ -126,34 +133,51 @@ impl<'c> Validator<'c> {
         result
     }
 
-    /// Validate raw bytes. `Err` only when the bytes are not a JSON object at all.
+    /// Validate raw bytes: the whole of `flows:validate` (and of `flows:import` before it
+    /// stores), without building the owned model. `Err` only when the bytes are not a JSON
+    /// object at all.
+    pub fn validate_bytes(
+        &self,
+        bytes: &[u8],
+        opts: &Options<'_>,
+    ) -> Result<Report, flow::ParseError> {
+        doc::with_scratch(|scratch| Ok(self.check(&Document::parse(bytes, scratch)?, opts)))
+    }
+
+    /// Validate a parsed [`Document`] (callers that look at it first, to prefetch the
+    /// choices its inputs use, say).
+    pub fn check(&self, doc: &Document<'_>, opts: &Options<'_>) -> Report {
+        let view = doc::View::new(doc.root(), self.catalog);
+        let shape = if view.bad_shape {
+            doc.shape_errors()
+        } else {
+            Vec::new()
+        };
+        let mut cx = rules::Ctx::new(self, &view, opts);
+        for s in shape {
+            cx.push(Diagnostic::error(&s.pointer, s.code, s.message));
+        }
+        rules::run_all(&mut cx);
+        let mut diags = cx.finish();
+        if !diags.is_empty() {
+            let may_allow =
+                memchr::memmem::find(doc.bytes(), suppress::ALLOW_KEY.as_bytes()).is_some();
+            opts.suppressions
+                .apply(&view, doc.root(), may_allow, &mut diags);
+            order::sort_in_document_order(doc.root(), &mut diags);
+        }
+        Report::new(diags)
+    }
+
+    /// Validate raw bytes and parse them into the typed model too (for callers that keep
+    /// the flow).
     pub fn validate_slice(
         &self,
         bytes: &[u8],
         opts: &Options<'_>,
     ) -> Result<(flow::Flow, Report), flow::ParseError> {
-        let parsed = flow::parse_bytes(bytes)?;
-        let src = match &parsed.value {
-            Some(v) => order::Source::Value(v),
-            None => order::Source::Bytes(bytes),
-        };
-        let report = self.run(&src, &parsed.flow, parsed.shape.clone(), opts);
-        Ok((parsed.flow, report))
-    }
-
-    /// Validate a flow already parsed from `bytes` with [`flow::parse_bytes`] (callers that
-    /// need to look at the flow first, to prefetch choices, say).
-    pub fn validate_parsed(
-        &self,
-        bytes: &[u8],
-        parsed: &flow::Parsed,
-        opts: &Options<'_>,
-    ) -> Report {
-        let src = match &parsed.value {
-            Some(v) => order::Source::Value(v),
-            None => order::Source::Bytes(bytes),
-        };
-        self.run(&src, &parsed.flow, parsed.shape.clone(), opts)
+        let report = self.validate_bytes(bytes, opts)?;
+        Ok((flow::parse_bytes(bytes)?.flow, report))
     }
 
     /// Validate a JSON value. A value that is not an object yields one diagnostic.
@@ -162,19 +186,18 @@ impl<'c> Validator<'c> {
         value: &Value,
         opts: &Options<'_>,
     ) -> (Option<flow::Flow>, Report) {
-        match flow::parse(value) {
-            Ok((parsed, shape)) => {
-                let report = self.run(&order::Source::Value(value), &parsed, shape, opts);
-                (Some(parsed), report)
-            }
-            Err(e) => (
-                None,
-                Report::new(vec![Diagnostic::error(
-                    "",
-                    "INVALID_DOCUMENT",
-                    e.to_string(),
-                )]),
-            ),
+        let not_a_document = |e: flow::ParseError| {
+            Report::new(vec![Diagnostic::error(
+                "",
+                "INVALID_DOCUMENT",
+                e.to_string(),
+            )])
+        };
+        // Writing the value out is cheap beside validating it, and keeps one path.
+        let bytes = serde_json::to_vec(value).unwrap_or_default();
+        match (self.validate_bytes(&bytes, opts), flow::parse(value)) {
+            (Ok(report), Ok((parsed, _))) => (Some(parsed), report),
+            (Err(e), _) | (_, Err(e)) => (None, not_a_document(e)),
         }
     }
 
@@ -193,26 +216,5 @@ impl<'c> Validator<'c> {
             (Some(f), report) if report.is_valid() => Ok(ValidFlow::new(f, report)),
             (_, report) => Err(report),
         }
-    }
-
-    fn run(
-        &self,
-        src: &order::Source<'_>,
-        parsed: &flow::Flow,
-        shape: Vec<flow::ShapeError>,
-        opts: &Options<'_>,
-    ) -> Report {
-        let mut cx = rules::Ctx::new(self, parsed, opts);
-        for s in shape {
-            cx.push(Diagnostic::error(&s.pointer, s.code, s.message));
-        }
-        rules::run_all(&mut cx);
-        let mut diags = cx.finish();
-        if !diags.is_empty() {
-            let top = order::top_keys(parsed, src);
-            opts.suppressions.apply(parsed, src, &top, &mut diags);
-            order::sort_in_document_order(parsed, src, &top, &mut diags);
-        }
-        Report::new(diags)
     }
 }

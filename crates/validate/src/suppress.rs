@@ -6,8 +6,8 @@
 //! error is a reason to change the flow, not the linter.
 
 use serde::Deserialize;
-use serde_json::Value;
 
+use crate::doc::{View, J};
 use crate::{Diagnostic, Severity};
 
 /// The document key that lists suppressed codes on a node, edge or variable.
@@ -33,37 +33,32 @@ impl Suppressions {
         Suppressions { allow: Vec::new() }
     }
 
+    /// Drop suppressed warnings. `doc_may_allow`: the document mentions [`ALLOW_KEY`] at
+    /// all (most do not, and then no pointer needs walking).
     pub(crate) fn apply(
         &self,
-        flow: &flow::Flow,
-        src: &crate::order::Source<'_>,
-        top: &[String],
+        view: &View<'_>,
+        root: J<'_>,
+        doc_may_allow: bool,
         diags: &mut Vec<Diagnostic>,
     ) {
-        // Most documents carry no allow lists: skip the per-diagnostic walk for them.
-        let doc_may_allow = match src {
-            crate::order::Source::Bytes(b) => {
-                memchr::memmem::find(b, ALLOW_KEY.as_bytes()).is_some()
-            }
-            crate::order::Source::Value(_) => true,
-        };
         if !doc_may_allow && self.allow.is_empty() {
             return;
         }
         diags.retain(|d| {
             d.severity == Severity::Error
-                || !((doc_may_allow && in_document(flow, src, top, d)) || self.in_config(flow, d))
+                || !((doc_may_allow && in_document(root, d)) || self.in_config(view, d))
         });
     }
 
-    fn in_config(&self, flow: &flow::Flow, d: &Diagnostic) -> bool {
+    fn in_config(&self, view: &View<'_>, d: &Diagnostic) -> bool {
         self.allow.iter().any(|s| {
             s.code == d.code
                 && match &s.node {
                     None => true,
-                    Some(name) => flow.processes().iter().any(|p| {
+                    Some(name) => view.procs.iter().any(|p| {
                         p.nodes.iter().enumerate().any(|(i, n)| {
-                            n.name() == Some(name.as_str())
+                            n.name == Some(name.as_str())
                                 && within(&d.path, &format!("{}/nodes/{i}", p.kind.pointer_base()))
                         })
                     }),
@@ -77,18 +72,13 @@ fn within(path: &str, prefix: &str) -> bool {
 }
 
 /// Does any element on the diagnostic's path allow its code?
-fn in_document(
-    flow: &flow::Flow,
-    src: &crate::order::Source<'_>,
-    top: &[String],
-    d: &Diagnostic,
-) -> bool {
+fn in_document(root: J<'_>, d: &Diagnostic) -> bool {
     let mut allowed = false;
-    let mut check = |v: &Value| {
-        if let Some(allow) = v.get(ALLOW_KEY).and_then(Value::as_array) {
+    let mut check = |v: J<'_>| {
+        if let Some(allow) = v.get(ALLOW_KEY).and_then(J::as_array) {
             allowed |= allow.iter().any(|c| c.as_str() == Some(d.code.as_str()));
         }
     };
-    crate::order::walk(flow, src, top, &d.path, Some(&mut check));
+    crate::order::walk(root, &d.path, &mut check);
     allowed
 }

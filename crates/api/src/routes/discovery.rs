@@ -297,41 +297,15 @@ pub(crate) async fn org_choices(
             }
         }
     }
-    let mut out = StaticChoices::new();
-    for k in kinds {
-        out.declare(k);
-        for (id, name) in org_entities(state, org, k).await? {
-            out.insert(k, id);
-            out.insert(k, name);
-        }
-    }
-    Ok(out)
+    org_choices_for_kinds(state, org, kinds).await
 }
 
-/// [`org_choices`] for a typed flow (the validate fast path has no JSON tree).
-pub(crate) async fn org_choices_for_flow(
+/// The org's entities of each kind, as a resolver for the validator.
+pub(crate) async fn org_choices_for_kinds(
     state: &AppState,
     org: &str,
-    flow: &flow::Flow,
+    kinds: Vec<ChoicesKind>,
 ) -> ApiResult<StaticChoices> {
-    let cat = state.inner.catalog;
-    let mut kinds: Vec<ChoicesKind> = Vec::new();
-    for p in flow.processes() {
-        for n in p.nodes {
-            let (Some(a), Some(props)) =
-                (n.activity_name().and_then(|a| cat.activity(a)), n.inputs())
-            else {
-                continue;
-            };
-            for i in &a.inputs {
-                if let Some(k) = i.choices {
-                    if props.contains_key(&i.name) && !kinds.contains(&k) {
-                        kinds.push(k);
-                    }
-                }
-            }
-        }
-    }
     let mut out = StaticChoices::new();
     for k in kinds {
         out.declare(k);

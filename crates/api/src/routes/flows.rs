@@ -457,16 +457,17 @@ async fn validate_document(
     } else {
         Mode::Lenient
     };
-    // The hot path: bytes straight into the typed model, no intermediate JSON tree. Input
-    // the tree path would refuse (a NUL character, say) takes that path for its error.
+    // The hot path: bytes parsed once for validation, no owned model built. Input the tree
+    // path would refuse (a NUL character, say) takes that path for its error.
     if memchr::memmem::find(&bytes, b"\\u0000").is_some() {
         let mut doc = crate::extract::parse_json(&bytes)?;
         strip_server_fields(&mut doc);
         let report = check_document(&state, &org, &doc, mode).await?;
         return Ok(Json(report.to_api()));
     }
-    let parsed = match flow::parse_bytes(&bytes) {
-        Ok(p) => p,
+    let mut scratch = validate::Scratch::default();
+    let doc = match validate::Document::parse(&bytes, &mut scratch) {
+        Ok(d) => d,
         Err(flow::ParseError::NotAnObject { .. }) => {
             return Err(ApiError::BadRequest(
                 "A flow document must be a JSON object.".into(),
@@ -478,16 +479,14 @@ async fn validate_document(
             return Err(ApiError::BadRequest("Malformed JSON.".into()));
         }
     };
-    let choices = super::discovery::org_choices_for_flow(&state, &org, &parsed.flow).await?;
+    let kinds = doc.choice_kinds(state.inner.catalog);
+    let choices = super::discovery::org_choices_for_kinds(&state, &org, kinds).await?;
     let opts = Options {
         mode,
         resolver: &choices,
         ..Options::default()
     };
-    let mut report = state
-        .inner
-        .validator
-        .validate_parsed(&bytes, &parsed, &opts);
+    let mut report = state.inner.validator.check(&doc, &opts);
     // Server-owned fields are ignored when sent, so nothing about them is reported.
     report.diagnostics.retain(|d| {
         let top = d
@@ -499,7 +498,7 @@ async fn validate_document(
         d.path.is_empty() || !flow::SERVER_FIELDS.contains(&top)
     });
     if mode == Mode::Strict {
-        let blank = parsed.flow.name().is_none_or(|n| n.trim().is_empty());
+        let blank = doc.name().is_none_or(|n| n.trim().is_empty());
         if blank && !report.diagnostics.iter().any(|d| d.path == "/name") {
             store_rules(&json!({}), &mut report);
         }

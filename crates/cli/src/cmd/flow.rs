@@ -149,8 +149,8 @@ fn check(
             }
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let mut diags = match validator.validate_slice(&bytes, &opts) {
-            Ok((_, report)) => report.diagnostics,
+        let mut diags = match validator.validate_bytes(&bytes, &opts) {
+            Ok(report) => report.diagnostics,
             Err(flow::ParseError::Syntax {
                 line,
                 column,

@@ -9,10 +9,10 @@ use super::Ctx;
 pub(super) fn check(cx: &mut Ctx<'_>) {
     // The same misspelling tends to repeat; look for the closest name once per spelling.
     let mut suggestions: std::collections::HashMap<&str, Option<String>> = Default::default();
-    for (_, _, n, at) in cx.all_nodes() {
-        let Some(name) = n.activity_name() else {
-            let props = n.properties.get().map(|p| &p.0);
-            if props.is_some_and(|p| !p.is_object()) {
+    for (n, at) in cx.all_nodes() {
+        let Some(name) = n.activity_name else {
+            let props = n.props;
+            if props.is_some_and(|p| p.as_object().is_none()) {
                 cx.error(
                     format!("{at}/properties"),
                     "INVALID_FIELD",
@@ -39,7 +39,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             }
             continue;
         };
-        let Some(def) = cx.activity(n) else {
+        let Some(def) = n.def else {
             let hint = match suggestions.get(name) {
                 Some(h) => h.clone(),
                 None => {
@@ -59,7 +59,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             cx.push(d);
             continue;
         };
-        let Some(ty) = n.activity_type.get() else {
+        let Some(ty) = n.activity_type else {
             cx.error(
                 format!("{at}/activityType"),
                 "MISSING_FIELD",
@@ -76,7 +76,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             Group::Event => ActivityType::Event,
             Group::End => ActivityType::End,
         };
-        if *ty != expected {
+        if ty != expected {
             cx.error(
                 format!("{at}/activityType"),
                 "ACTIVITY_TYPE_MISMATCH",

@@ -3,15 +3,19 @@
 //! ports carry a valid value in the edge's properties, and a non-branching port carries one
 //! edge (a warning otherwise: only the first would ever fire).
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use flow::ProcessKind;
-use serde_json::Value;
+
+use crate::doc::{to_text, J};
 
 use super::{edge_ptr, process_label, Ctx};
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    for (pi, p) in cx.flow.processes().into_iter().enumerate() {
+    let view = cx.view;
+    for (pi, p) in view.procs.iter().enumerate() {
         let other = match p.kind {
             ProcessKind::Main => 1,
             ProcessKind::Event => 0,
@@ -19,23 +23,24 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
         // (source node, port) -> first edge index; (source, port, branch value) likewise.
         let mut on_port: HashMap<(&str, &str), usize> =
             HashMap::with_capacity_and_hasher(p.edges.len(), Default::default());
-        let mut on_branch: HashMap<(&str, &str, String), usize> = HashMap::default();
+        let mut on_branch: HashMap<(&str, &str, Cow<'_, str>), usize> = HashMap::default();
         for (i, e) in p.edges.iter().enumerate() {
             let at = edge_ptr(p.kind, i);
-            for (field, end) in [("from", e.from()), ("to", e.to())] {
+            let g = &cx.graphs[pi];
+            for (field, end, found) in [("from", e.from, g.from[i]), ("to", e.to, g.to[i])] {
                 match end {
                     None => cx.error(
                         format!("{at}/{field}"),
                         "MISSING_FIELD",
                         format!("Every edge needs '{field}': the name of a node in the same process."),
                     ),
-                    Some(name) if cx.graphs[pi].by_name.contains_key(name) => {}
+                    Some(_) if found.is_some() => {}
                     Some(name) if cx.graphs[other].by_name.contains_key(name) => cx.error(
                         format!("{at}/{field}"),
                         "CROSS_PROCESS_EDGE",
                         format!(
                             "Edge '{}' in the {} references node '{name}', which is in the {}; edges never cross processes.",
-                            e.id().unwrap_or("?"),
+                            e.id.unwrap_or("?"),
                             process_label(p.kind),
                             process_label(if pi == 0 { ProcessKind::Event } else { ProcessKind::Main })
                         ),
@@ -45,7 +50,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                         "UNKNOWN_NODE",
                         format!(
                             "Edge '{}' references node '{name}', which does not exist in the {}.",
-                            e.id().unwrap_or("?"),
+                            e.id.unwrap_or("?"),
                             process_label(p.kind)
                         ),
                     ),
@@ -59,11 +64,10 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                 );
                 continue;
             };
-            let Some(from) = e.from() else { continue };
-            let Some(&src) = cx.graphs[pi].by_name.get(from) else {
+            let (Some(from), Some(src)) = (e.from, cx.graphs[pi].from[i]) else {
                 continue;
             };
-            let Some(def) = cx.activity(&p.nodes[src]) else {
+            let Some(def) = p.nodes[src].def else {
                 continue;
             };
             let Some(port_def) = def.port(port) else {
@@ -83,7 +87,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                         format!(
                             "Activity '{}' does not expose a port named '{}'.",
                             def.activity_name,
-                            e.condition.get().map(String::as_str).unwrap_or(port)
+                            e.condition.unwrap_or(port)
                         ),
                     )
                     .with_hint(hint),
@@ -98,7 +102,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                             "MULTIPLE_EDGES_ON_PORT",
                             format!(
                                 "Node '{from}' already leaves port '{port}' on edge '{}'; only one edge per non-branching port fires.",
-                                p.edges[first].id().unwrap_or("?")
+                                p.edges[first].id.unwrap_or("?")
                             ),
                         );
                     } else {
@@ -106,7 +110,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                     }
                 }
                 Some(b) => {
-                    let value = e.properties.get().and_then(|props| props.get(&b.property));
+                    let value = e.props.and_then(|props| props.get(&b.property));
                     let Some(value) = value else {
                         cx.error(
                             format!("{at}/properties/{}", flow::pointer::escape(&b.property)),
@@ -118,15 +122,26 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                         );
                         continue;
                     };
-                    let key = (def.activity_name.clone(), port_def.name.clone());
-                    if let Some(schema) = cx.v.branch_schemas.get(&key) {
-                        if let Some(err) = schema.iter_errors(value).next() {
-                            cx.error(
-                                format!("{at}/properties/{}", flow::pointer::escape(&b.property)),
-                                "INVALID_BRANCH_VALUE",
-                                format!("Branch value {value} of port '{port}' is invalid: {err}."),
-                            );
-                            continue;
+                    let schema =
+                        cx.v.branch_schemas
+                            .get(def.activity_name.as_str())
+                            .and_then(|ports| ports.get(port_def.name.as_str()));
+                    if let Some(schema) = schema {
+                        if !schema.is_valid(value) {
+                            let doc_value = crate::doc::to_serde(value);
+                            let err = schema
+                                .full()
+                                .iter_errors(&doc_value)
+                                .next()
+                                .map(|e| e.to_string());
+                            if let Some(err) = err {
+                                cx.error(
+                                    format!("{at}/properties/{}", flow::pointer::escape(&b.property)),
+                                    "INVALID_BRANCH_VALUE",
+                                    format!("Branch value {doc_value} of port '{port}' is invalid: {err}."),
+                                );
+                                continue;
+                            }
                         }
                     }
                     let canon = canonical(value);
@@ -135,8 +150,9 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                             format!("{at}/properties/{}", flow::pointer::escape(&b.property)),
                             "DUPLICATE_BRANCH_VALUE",
                             format!(
-                                "Node '{from}' already branches on {value} (edge '{}'); this edge never fires.",
-                                p.edges[first].id().unwrap_or("?")
+                                "Node '{from}' already branches on {} (edge '{}'); this edge never fires.",
+                                to_text(value),
+                                p.edges[first].id.unwrap_or("?")
                             ),
                         );
                     } else {
@@ -148,9 +164,9 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
     }
 }
 
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+fn canonical(v: J<'_>) -> Cow<'_, str> {
+    match v.as_str() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(to_text(v)),
     }
 }

@@ -7,28 +7,27 @@ use flow::ActivityType;
 use super::Ctx;
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    for (_, _, n, at) in cx.all_nodes() {
-        let (path, want, value) = match n.activity_type.get() {
+    for (n, at) in cx.all_nodes() {
+        let (path, want, value) = match n.activity_type {
             Some(ActivityType::Start) => (
                 format!("{at}/properties/flowType/eventSpecificationName"),
                 EventBinding::Start,
-                n.inputs()
-                    .and_then(|p| p.get("flowType"))
+                n.input("flowType")
                     .and_then(|f| f.get("eventSpecificationName")),
             ),
             Some(ActivityType::Event) => (
                 format!("{at}/properties/eventSpecificationName"),
                 EventBinding::Event,
-                n.inputs().and_then(|p| p.get("eventSpecificationName")),
+                n.input("eventSpecificationName"),
             ),
             _ => continue,
         };
         // Wrong types are the input schema's to report. A subflow's start node has no
         // trigger binding; a FLOW's must have one, or nothing can ever start it.
-        let Some(name) = value.and_then(|v| v.as_str()) else {
+        let Some(name) = value.and_then(crate::doc::J::as_str) else {
             if want == EventBinding::Start
                 && value.is_none()
-                && cx.flow.flow_type() == flow::FlowType::Flow
+                && cx.view.flow_type == flow::FlowType::Flow
             {
                 cx.push(
                     crate::Diagnostic::error(

@@ -4,19 +4,21 @@
 use super::Ctx;
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    for (kind, i, n, at) in cx.all_nodes() {
-        let Some(def) = cx.activity(n) else { continue };
+    for (n, at) in cx.all_nodes() {
+        let Some(def) = n.def else { continue };
         let Some(schema) = cx.v.schemas.get(&def.activity_name) else {
             continue;
         };
-        let Some(props) = cx.raw_properties(kind, i) else {
+        let Some(props) = n.props else {
             continue;
         };
         if schema.is_valid(props) {
             continue;
         }
         let base = format!("{at}/properties");
-        for err in schema.iter_errors(props) {
+        // Only now, for a failing node: jsonschema words the errors over its own tree.
+        let props = crate::doc::to_serde(props);
+        for err in schema.full().iter_errors(&props) {
             let inner = err.instance_path.to_string();
             let mut path = format!("{base}{inner}");
             // A missing required property is reported at the property that should be there.

@@ -1,5 +1,5 @@
-//! The rules, one file each. Every rule reads the parsed flow (and the raw value for
-//! pointers and schemas) and pushes diagnostics; none stops the others.
+//! The rules, one file each. Every rule reads the document's [`View`] and pushes
+//! diagnostics; none stops the others.
 
 mod activity;
 mod choices;
@@ -12,27 +12,26 @@ mod start;
 mod templates;
 mod variables;
 
-use flow::graph::Graph;
-use flow::{Flow, Node, ProcessKind};
-use serde_json::Value;
+use flow::ProcessKind;
 
+use crate::doc::{Graph, NodeV, View};
 use crate::{Diagnostic, Options, Validator};
 
 pub(crate) struct Ctx<'a> {
     pub v: &'a Validator<'a>,
-    pub flow: &'a Flow,
+    pub view: &'a View<'a>,
     pub opts: &'a Options<'a>,
     pub graphs: [Graph<'a>; 2],
     diags: Vec<Diagnostic>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(v: &'a Validator<'a>, flow: &'a Flow, opts: &'a Options<'a>) -> Self {
+    pub fn new(v: &'a Validator<'a>, view: &'a View<'a>, opts: &'a Options<'a>) -> Self {
         Ctx {
             v,
-            flow,
+            view,
             opts,
-            graphs: [Graph::new(flow.main()), Graph::new(flow.event())],
+            graphs: [Graph::new(&view.procs[0]), Graph::new(&view.procs[1])],
             diags: Vec::new(),
         }
     }
@@ -53,36 +52,15 @@ impl<'a> Ctx<'a> {
     pub fn finish(self) -> Vec<Diagnostic> {
         self.diags
     }
-    /// The catalog definition of a node's activity, if it names a known one.
-    pub fn activity(&self, node: &Node) -> Option<&'a catalog::ActivityDef> {
-        let catalog: &'a catalog::Catalog = self.v.catalog;
-        node.activity_name().and_then(|n| catalog.activity(n))
-    }
-    /// Iterate nodes of both processes with their pointer (formatted only when used).
-    pub fn all_nodes(&self) -> Vec<(ProcessKind, usize, &'a Node, NodeAt)> {
-        let flow: &'a Flow = self.flow;
-        flow.processes()
-            .into_iter()
-            .flat_map(|p| {
-                p.nodes
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, n)| (p.kind, i, n, NodeAt(p.kind, i)))
-            })
-            .collect()
-    }
-
-    /// The raw `properties` value of a node, for schema checks.
-    pub fn raw_properties(&self, kind: ProcessKind, i: usize) -> Option<&'a Value> {
-        let flow: &'a Flow = self.flow;
-        let p = match kind {
-            ProcessKind::Main => flow.main(),
-            ProcessKind::Event => flow.event(),
-        };
-        p.nodes
-            .get(i)
-            .and_then(|n| n.properties.get())
-            .map(|p| &p.0)
+    /// Nodes of both processes, main first, with their pointer (formatted only when used).
+    pub fn all_nodes(&self) -> impl Iterator<Item = (&'a NodeV<'a>, NodeAt)> + 'a {
+        let view: &'a View<'a> = self.view;
+        view.procs.iter().flat_map(|p| {
+            p.nodes
+                .iter()
+                .enumerate()
+                .map(move |(i, n)| (n, NodeAt(p.kind, i)))
+        })
     }
 }
 
@@ -95,8 +73,6 @@ impl std::fmt::Display for NodeAt {
         write!(f, "{}/nodes/{}", self.0.pointer_base(), self.1)
     }
 }
-
-impl Ctx<'_> {}
 
 /// A node's pointer, formatted only when a diagnostic needs it.
 pub fn node_ptr(kind: ProcessKind, i: usize) -> NodeAt {

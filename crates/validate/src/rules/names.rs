@@ -5,15 +5,16 @@ use rustc_hash::FxHashMap as HashMap;
 use super::{edge_ptr, node_ptr, process_label, Ctx};
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    for p in cx.flow.processes() {
+    let view = cx.view;
+    for p in &view.procs {
         let mut seen: HashMap<&str, usize> =
             HashMap::with_capacity_and_hasher(p.nodes.len().max(p.edges.len()), Default::default());
         for (i, n) in p.nodes.iter().enumerate() {
             let at = node_ptr(p.kind, i);
-            match n.name.get() {
+            match n.name {
                 Some(name) => {
-                    if let Some(first) = seen.insert(name.as_str(), i) {
-                        seen.insert(name.as_str(), first);
+                    if let Some(first) = seen.insert(name, i) {
+                        seen.insert(name, first);
                         cx.error(
                             format!("{at}/name"),
                             "DUPLICATE_NODE_NAME",
@@ -31,7 +32,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                     "Every node needs a 'name': edges reference nodes by name.".into(),
                 ),
             }
-            if n.id.get().is_none() {
+            if n.id.is_none() {
                 cx.warning(
                     format!("{at}/id"),
                     "MISSING_NODE_ID",
@@ -43,10 +44,10 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             HashMap::with_capacity_and_hasher(p.nodes.len().max(p.edges.len()), Default::default());
         for (i, e) in p.edges.iter().enumerate() {
             let at = edge_ptr(p.kind, i);
-            match e.id.get() {
+            match e.id {
                 Some(id) => {
-                    if let Some(first) = seen.insert(id.as_str(), i) {
-                        seen.insert(id.as_str(), first);
+                    if let Some(first) = seen.insert(id, i) {
+                        seen.insert(id, first);
                         cx.error(
                             format!("{at}/id"),
                             "DUPLICATE_EDGE_ID",

@@ -6,14 +6,20 @@ use flow::ActivityType;
 use super::{node_ptr, process_label, Ctx};
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    for (pi, p) in cx.flow.processes().into_iter().enumerate() {
+    let view = cx.view;
+    for (pi, p) in view.procs.iter().enumerate() {
         let g = &cx.graphs[pi];
-        let has_entry = !g.entries().is_empty();
-        let reachable = g.reachable();
+        let has_entry = p.nodes.iter().any(|n| {
+            matches!(
+                n.activity_type,
+                Some(ActivityType::Start | ActivityType::Event)
+            )
+        });
+        let reachable = g.reachable(p);
         let mut found = Vec::new();
         for (i, n) in p.nodes.iter().enumerate() {
             let at = node_ptr(p.kind, i);
-            let name = n.name().unwrap_or("?");
+            let name = n.name.unwrap_or("?");
             if has_entry && !reachable[i] {
                 found.push((
                     at,
@@ -24,15 +30,11 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                     ),
                 ));
             }
-            let Some(def) = cx.activity(n) else { continue };
-            if def.output_ports.is_empty() || n.activity_type.get() == Some(&ActivityType::End) {
+            let Some(def) = n.def else { continue };
+            if def.output_ports.is_empty() || n.activity_type == Some(ActivityType::End) {
                 continue;
             }
-            let edges: &[usize] = n
-                .name()
-                .and_then(|nm| g.outgoing.get(nm))
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
+            let edges = g.outgoing(i);
             let out = edges.iter().filter_map(|&e| p.edges[e].port());
             if out.clone().next().is_none() {
                 found.push((

@@ -7,12 +7,13 @@ use flow::{ActivityType, ProcessKind};
 use super::{node_ptr, Ctx};
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    let main = cx.flow.main();
+    let view = cx.view;
+    let main = &view.procs[0];
     let starts: Vec<usize> = main
         .nodes
         .iter()
         .enumerate()
-        .filter(|(_, n)| n.activity_type.get() == Some(&ActivityType::Start))
+        .filter(|(_, n)| n.activity_type == Some(ActivityType::Start))
         .map(|(i, _)| i)
         .collect();
     let strict = cx.strict();
@@ -31,7 +32,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             for &i in &starts[1..] {
                 let msg = format!(
                     "The main flow must contain exactly one start node; node '{}' is start node number {} of {}.",
-                    main.nodes[i].name().unwrap_or("?"),
+                    main.nodes[i].name.unwrap_or("?"),
                     starts.iter().position(|&s| s == i).unwrap_or(0) + 1,
                     starts.len()
                 );
@@ -45,25 +46,25 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
         }
     }
     for (i, n) in main.nodes.iter().enumerate() {
-        if n.activity_type.get() == Some(&ActivityType::Event) {
+        if n.activity_type == Some(ActivityType::Event) {
             cx.error(
                 format!("{}/activityType", node_ptr(ProcessKind::Main, i)),
                 "EVENT_NODE_IN_MAIN_FLOW",
                 format!(
                     "Node '{}' is an event node; event nodes belong in eventFlows.nodes.",
-                    n.name().unwrap_or("?")
+                    n.name.unwrap_or("?")
                 ),
             );
         }
     }
-    for (i, n) in cx.flow.event().nodes.iter().enumerate() {
-        if n.activity_type.get() == Some(&ActivityType::Start) {
+    for (i, n) in view.procs[1].nodes.iter().enumerate() {
+        if n.activity_type == Some(ActivityType::Start) {
             cx.error(
                 format!("{}/activityType", node_ptr(ProcessKind::Event, i)),
                 "START_NODE_IN_EVENT_FLOW",
                 format!(
                     "Node '{}' is a start node; the event flow begins with event nodes (activityType: \"event\").",
-                    n.name().unwrap_or("?")
+                    n.name.unwrap_or("?")
                 ),
             );
         }

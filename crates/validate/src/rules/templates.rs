@@ -7,24 +7,24 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use catalog::ChoicesKind;
-use flow::{ActivityType, Node, ProcessKind};
-use serde_json::Value;
+use flow::{ActivityType, ProcessKind};
 
 use super::Ctx;
+use crate::doc::{Kind, NodeV, Obj, J};
 
 /// Names the engine provides to every expression.
 const BUILTINS: &[&str] = &["now", "global"];
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
-    let flow = cx.flow;
-    let declared: HashSet<&str> = flow.variables().iter().filter_map(|v| v.name()).collect();
-    let mut nodes: HashMap<&str, &Node> = HashMap::with_capacity_and_hasher(
-        flow.nodes().len() + flow.event().nodes.len(),
+    let view = cx.view;
+    let declared: HashSet<&str> = view.variables.iter().filter_map(|v| v.name).collect();
+    let mut nodes: HashMap<&str, &NodeV<'_>> = HashMap::with_capacity_and_hasher(
+        view.procs[0].nodes.len() + view.procs[1].nodes.len(),
         Default::default(),
     );
-    for p in flow.processes() {
-        for n in p.nodes {
-            if let Some(name) = n.name() {
+    for p in &view.procs {
+        for n in &p.nodes {
+            if let Some(name) = n.name {
                 nodes.entry(name).or_insert(n);
             }
         }
@@ -32,32 +32,24 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
     // Borrowed from the document: nothing here allocates per string or per reference.
     let mut used: HashSet<&str> = HashSet::default();
     let mut strings: Vec<Found<'_>> = Vec::new();
-    let interesting = |s: &str| s.contains("{{") || s.contains("{%") || declared.contains(s);
-    for p in flow.processes() {
+    let interesting = |s: &str| has_template(s) || declared.contains(s);
+    for p in &view.procs {
         for (i, n) in p.nodes.iter().enumerate() {
             if let Some(props) = n.inputs() {
                 let site = Site::Node(p.kind, i);
-                for v in props.values() {
+                for (_, v) in props.iter() {
                     collect(v, &interesting, &mut |s| {
-                        strings.push(Found {
-                            site,
-                            props: Props::Node(props),
-                            s,
-                        })
+                        strings.push(Found { site, props, s })
                     });
                 }
             }
         }
         for (i, e) in p.edges.iter().enumerate() {
-            if let Some(props) = e.properties.get() {
+            if let Some(props) = e.props {
                 let site = Site::Edge(p.kind, i);
-                for v in props.values() {
+                for (_, v) in props.iter() {
                     collect(v, &interesting, &mut |s| {
-                        strings.push(Found {
-                            site,
-                            props: Props::Edge(props),
-                            s,
-                        })
+                        strings.push(Found { site, props, s })
                     });
                 }
             }
@@ -69,7 +61,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             // A variable named as a target (set-variable, parse, output mappings).
             used.insert(s);
         }
-        if !s.contains("{{") && !s.contains("{%") {
+        if !has_template(s) {
             continue;
         }
         let refs = match cx.v.analyze(s) {
@@ -122,8 +114,8 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             );
         }
     }
-    for (i, v) in flow.variables().iter().enumerate() {
-        if let Some(name) = v.name() {
+    for (i, v) in view.variables.iter().enumerate() {
+        if let Some(name) = v.name {
             if !used.contains(name) {
                 cx.warning(
                     format!("/variables/{i}"),
@@ -146,15 +138,9 @@ enum Site {
 /// diagnostic needs it (most strings are fine).
 struct Found<'v> {
     site: Site,
-    props: Props<'v>,
+    /// The node's or edge's properties object the string sits in.
+    props: Obj<'v>,
     s: &'v str,
-}
-
-/// Node properties are a JSON object, edge properties an ordered map.
-#[derive(Clone, Copy)]
-enum Props<'v> {
-    Node(&'v serde_json::Map<String, Value>),
-    Edge(&'v flow::Extra),
 }
 
 impl Found<'_> {
@@ -163,26 +149,26 @@ impl Found<'_> {
             Site::Node(kind, i) => format!("{}/properties", super::node_ptr(kind, i)),
             Site::Edge(kind, i) => format!("{}/properties", super::edge_ptr(kind, i)),
         };
-        let _found = match self.props {
-            Props::Node(m) => m.iter().any(|(k, v)| locate(&mut buf, k, v, self.s)),
-            Props::Edge(m) => m.iter().any(|(k, v)| locate(&mut buf, k, v, self.s)),
-        };
+        let _found = self
+            .props
+            .iter()
+            .any(|(k, v)| locate(&mut buf, k, v, self.s));
         buf
     }
 }
 
 /// Appends to `buf` the path to the string `target` (found by address) under `key`.
-fn locate(buf: &mut String, key: &str, v: &Value, target: &str) -> bool {
+fn locate(buf: &mut String, key: &str, v: J<'_>, target: &str) -> bool {
     let len = buf.len();
     buf.push('/');
     buf.push_str(&flow::pointer::escape(key));
-    let hit = match v {
-        Value::String(s) => std::ptr::eq(s.as_str(), target),
-        Value::Array(a) => a
+    let hit = match v.kind() {
+        Kind::Str(s) => std::ptr::eq(s, target),
+        Kind::Arr(a) => a
             .iter()
             .enumerate()
             .any(|(i, x)| locate(buf, &i.to_string(), x, target)),
-        Value::Object(o) => o.iter().any(|(k, x)| locate(buf, k, x, target)),
+        Kind::Obj(o) => o.iter().any(|(k, x)| locate(buf, k, x, target)),
         _ => false,
     };
     if !hit {
@@ -193,18 +179,17 @@ fn locate(buf: &mut String, key: &str, v: &Value, target: &str) -> bool {
 
 /// The names of the outputs a node exposes: its activity's, or for start and event nodes,
 /// its event's too. `None` when unknown (an unknown activity is reported elsewhere).
-fn node_outputs<'a>(cx: &Ctx<'a>, node: &Node) -> Option<impl Iterator<Item = &'a str>> {
-    let def = cx.activity(node)?;
-    let event = match node.activity_type.get() {
+fn node_outputs<'a>(cx: &Ctx<'a>, node: &NodeV<'a>) -> Option<impl Iterator<Item = &'a str>> {
+    let def = node.def?;
+    let event = match node.activity_type {
         Some(ActivityType::Start) => node
-            .inputs()
-            .and_then(|p| p.get("flowType"))
+            .input("flowType")
             .and_then(|f| f.get("eventSpecificationName")),
-        Some(ActivityType::Event) => node.inputs().and_then(|p| p.get("eventSpecificationName")),
+        Some(ActivityType::Event) => node.input("eventSpecificationName"),
         _ => None,
     };
     let catalog: &'a catalog::Catalog = cx.v.catalog;
-    let spec = event.and_then(Value::as_str).and_then(|n| catalog.event(n));
+    let spec = event.and_then(J::as_str).and_then(|n| catalog.event(n));
     Some(
         def.outputs
             .iter()
@@ -213,12 +198,18 @@ fn node_outputs<'a>(cx: &Ctx<'a>, node: &Node) -> Option<impl Iterator<Item = &'
     )
 }
 
+/// Does the text hold a `{{` or `{%` (an expression or a statement)?
+fn has_template(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'{', b).any(|i| matches!(b.get(i + 1), Some(b'{' | b'%')))
+}
+
 /// Walk a property value, handing `keep`-selected strings to `out`.
-fn collect<'v>(v: &'v Value, keep: &dyn Fn(&str) -> bool, out: &mut dyn FnMut(&'v str)) {
-    match v {
-        Value::String(s) if keep(s) => out(s),
-        Value::Array(a) => a.iter().for_each(|x| collect(x, keep, out)),
-        Value::Object(o) => o.values().for_each(|x| collect(x, keep, out)),
+fn collect<'v>(v: J<'v>, keep: &dyn Fn(&str) -> bool, out: &mut dyn FnMut(&'v str)) {
+    match v.kind() {
+        Kind::Str(s) if keep(s) => out(s),
+        Kind::Arr(a) => a.iter().for_each(|x| collect(x, keep, out)),
+        Kind::Obj(o) => o.iter().for_each(|(_, x)| collect(x, keep, out)),
         _ => {}
     }
 }

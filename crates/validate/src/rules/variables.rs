@@ -4,15 +4,15 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use flow::VariableType;
-use serde_json::Value;
 
 use super::Ctx;
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
     let mut seen: HashMap<&str, usize> = HashMap::default();
-    for (i, v) in cx.flow.variables().iter().enumerate() {
+    let view = cx.view;
+    for (i, v) in view.variables.iter().enumerate() {
         let at = format!("/variables/{i}");
-        match v.name() {
+        match v.name {
             None => cx.error(
                 format!("{at}/name"),
                 "MISSING_FIELD",
@@ -35,7 +35,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                 }
             }
         }
-        let Some(ty) = v.ty.get() else {
+        let Some(&ty) = v.ty.get() else {
             if v.ty.is_absent() {
                 cx.error(
                     format!("{at}/type"),
@@ -48,30 +48,32 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             }
             continue;
         };
-        match v.value.get() {
-            None => {}
-            Some(Value::String(s)) => {
-                if let Err(why) = parses_as(*ty, s) {
+        let Some(value) = v.value else { continue };
+        match value.as_str() {
+            Some(s) => {
+                if let Err(why) = parses_as(ty, s) {
                     cx.error(
                         format!("{at}/value"),
                         "INVALID_VARIABLE_VALUE",
                         format!(
                             "Default value '{s}' of variable '{}' is not a valid {}: {why}.",
-                            v.name().unwrap_or("?"),
+                            v.name.unwrap_or("?"),
                             ty.as_str()
                         ),
                     );
                 }
             }
-            Some(other) => cx.error(
-                format!("{at}/value"),
-                "INVALID_VARIABLE_VALUE",
-                format!(
-                    "Variable values are encoded as strings; got {}. Write \"{}\" instead.",
-                    other,
-                    other.to_string().replace('"', "\\\"")
-                ),
-            ),
+            None => {
+                let other = crate::doc::to_text(value);
+                cx.error(
+                    format!("{at}/value"),
+                    "INVALID_VARIABLE_VALUE",
+                    format!(
+                        "Variable values are encoded as strings; got {other}. Write \"{}\" instead.",
+                        other.replace('"', "\\\"")
+                    ),
+                )
+            }
         }
     }
 }
@@ -112,7 +114,7 @@ pub fn parses_as(ty: VariableType, s: &str) -> Result<(), String> {
         VariableType::Datetime => chrono::DateTime::parse_from_rfc3339(s.trim())
             .map(|_| ())
             .map_err(|e| format!("expected RFC 3339 such as 2026-01-15T09:12:00Z ({e})")),
-        VariableType::Json => serde_json::from_str::<Value>(s)
+        VariableType::Json => serde_json::from_str::<serde_json::Value>(s)
             .map(|_| ())
             .map_err(|e| e.to_string()),
     }

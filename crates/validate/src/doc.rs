@@ -1,0 +1,804 @@
+//! The document the rules read: the bytes parsed once into a simd-json tape (one flat array
+//! of nodes, strings borrowed from a copy of the bytes), seen through a thin [`View`] of
+//! nodes, edges and variables. Validation never builds the owned [`flow::Flow`]: allocating its strings and
+//! property maps cost more than every rule together.
+//!
+//! The view accepts exactly what the typed model accepts. Where the model would refuse a
+//! value (a number for a name, an unknown activityType), the view does what
+//! [`flow::parse`] does, a placeholder element or an absent field, and marks the document
+//! so that the shape errors themselves are worded by [`flow::parse_slice`] (a slow path
+//! taken only by malformed documents).
+
+use catalog::{ActivityDef, Catalog};
+use flow::{ActivityType, Field, FlowType, ProcessKind, VariableType};
+use rustc_hash::FxHashMap as HashMap;
+use simd_json::{Node, StaticNode};
+
+/// How deep a document may nest: serde_json's limit, which the rest of the server parses
+/// with (the rules walk values recursively).
+const MAX_DEPTH: usize = 128;
+
+/// A flow document parsed for validation. Borrows the bytes it was parsed from (shape
+/// errors are worded from them, on the slow path) and the scratch buffer its strings live
+/// in.
+pub struct Document<'b> {
+    bytes: &'b [u8],
+    tape: simd_json::Tape<'b>,
+    /// Where the tape's allocation goes back to (a large document's tape is big enough for
+    /// the allocator to return it to the OS, and zeroing fresh pages costs more than
+    /// filling them).
+    spare: &'b mut simd_json::Tape<'static>,
+}
+
+impl Drop for Document<'_> {
+    fn drop(&mut self) {
+        let tape = std::mem::replace(&mut self.tape, simd_json::Tape::null());
+        *self.spare = tape.reset();
+    }
+}
+
+/// Buffers a parse needs (a copy of the bytes, which simd-json parses in place, and its
+/// working buffers), kept by the caller so that a thread validating one flow after another
+/// allocates them once.
+pub struct Scratch {
+    bytes: Vec<u8>,
+    buffers: simd_json::Buffers,
+    tape: simd_json::Tape<'static>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            bytes: Vec::new(),
+            buffers: simd_json::Buffers::default(),
+            tape: simd_json::Tape::null(),
+        }
+    }
+}
+
+impl Scratch {
+    /// Above this the buffers are dropped after use rather than kept for the next document.
+    const KEEP: usize = 4 << 20;
+
+    fn shrink(&mut self) {
+        if self.bytes.capacity() > Self::KEEP {
+            *self = Scratch::default();
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Run `f` with this thread's [`Scratch`] (a fresh one if it is in use further up the stack).
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            let r = f(&mut scratch);
+            scratch.shrink();
+            r
+        }
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+impl<'b> Document<'b> {
+    /// Parse bytes, with `scratch` holding the copy simd-json parses in place. `Err` only
+    /// when they are not JSON or not a JSON object.
+    pub fn parse(bytes: &'b [u8], scratch: &'b mut Scratch) -> Result<Self, flow::ParseError> {
+        let Scratch {
+            bytes: copy,
+            buffers,
+            tape: spare,
+        } = scratch;
+        copy.clear();
+        copy.extend_from_slice(bytes);
+        let mut tape = std::mem::replace(spare, simd_json::Tape::null()).reset();
+        let parsed = simd_json::fill_tape(copy, buffers, &mut tape).map(|()| tape);
+        let tape = match parsed {
+            Ok(tape) if depth(&tape.0) <= MAX_DEPTH => tape,
+            // serde_json words syntax errors (line, column, message) as everywhere else.
+            other => {
+                return Err(match flow::parse_slice(bytes) {
+                    Err(err) => err,
+                    Ok(_) => flow::ParseError::Syntax {
+                        line: 1,
+                        column: 1,
+                        message: match other {
+                            Err(e) => e.to_string(),
+                            Ok(_) => "recursion limit exceeded".into(),
+                        },
+                    },
+                })
+            }
+        };
+        let doc = Document { bytes, tape, spare };
+        match doc.root().kind() {
+            Kind::Obj(_) => Ok(doc),
+            _ => Err(flow::ParseError::NotAnObject {
+                found: type_name(doc.root()),
+            }),
+        }
+    }
+
+    pub(crate) fn root(&self) -> J<'_> {
+        J(&self.tape.0)
+    }
+
+    /// The bytes the document was parsed from.
+    pub fn bytes(&self) -> &'b [u8] {
+        self.bytes
+    }
+
+    /// The flow's `name`, when it is a string.
+    pub fn name(&self) -> Option<&str> {
+        self.root().get("name").and_then(J::as_str)
+    }
+
+    /// The choices kinds the document's constrained inputs use (what a resolver must know).
+    pub fn choice_kinds(&self, catalog: &Catalog) -> Vec<catalog::ChoicesKind> {
+        let mut kinds = Vec::new();
+        let view = View::new(self.root(), catalog);
+        for p in &view.procs {
+            for n in &p.nodes {
+                let (Some(def), Some(props)) = (n.def, n.inputs()) else {
+                    continue;
+                };
+                for i in &def.inputs {
+                    if let Some(k) = i.choices {
+                        if props.contains_key(&i.name) && !kinds.contains(&k) {
+                            kinds.push(k);
+                        }
+                    }
+                }
+            }
+        }
+        kinds
+    }
+
+    /// The shape errors of the document, worded by the typed model's parser.
+    pub(crate) fn shape_errors(&self) -> Vec<flow::ShapeError> {
+        flow::parse_slice(self.bytes)
+            .map(|(_, _, errors)| errors)
+            .unwrap_or_default()
+    }
+}
+
+pub(crate) fn type_name(v: J<'_>) -> &'static str {
+    match v.kind() {
+        Kind::Null => "null",
+        Kind::Bool(_) => "a boolean",
+        Kind::Num(_) => "a number",
+        Kind::Str(_) => "a string",
+        Kind::Arr(_) => "an array",
+        Kind::Obj(_) => "an object",
+    }
+}
+
+/// The deepest nesting of arrays and objects on a tape.
+fn depth(tape: &[Node<'_>]) -> usize {
+    // End index (exclusive) of every open container.
+    let mut open: Vec<usize> = Vec::new();
+    let mut deepest = 0;
+    for (i, n) in tape.iter().enumerate() {
+        while open.last().is_some_and(|&end| end <= i) {
+            open.pop();
+        }
+        if let Node::Object { count, .. } | Node::Array { count, .. } = n {
+            open.push(i + count + 1);
+            deepest = deepest.max(open.len());
+        }
+    }
+    deepest
+}
+
+/// A JSON value on the tape: the slice starting at its node, as long as the value.
+#[derive(Clone, Copy)]
+pub(crate) struct J<'a>(&'a [Node<'a>]);
+
+/// A value, decoded.
+pub(crate) enum Kind<'a> {
+    Null,
+    Bool(bool),
+    Num(Num),
+    Str(&'a str),
+    Arr(Arr<'a>),
+    Obj(Obj<'a>),
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Num {
+    I(i64),
+    U(u64),
+    F(f64),
+}
+
+impl Num {
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::I(i) => i as f64,
+            Num::U(u) => u as f64,
+            Num::F(f) => f,
+        }
+    }
+    pub fn as_i64(self) -> Option<i64> {
+        match self {
+            Num::I(i) => Some(i),
+            Num::U(u) => i64::try_from(u).ok(),
+            Num::F(_) => None,
+        }
+    }
+    pub fn as_u64(self) -> Option<u64> {
+        match self {
+            Num::I(i) => u64::try_from(i).ok(),
+            Num::U(u) => Some(u),
+            Num::F(_) => None,
+        }
+    }
+    /// Integral in JSON Schema's sense (`2.0` is an integer).
+    pub fn is_integral(self) -> bool {
+        match self {
+            Num::I(_) | Num::U(_) => true,
+            Num::F(f) => f.is_finite() && f.fract() == 0.0,
+        }
+    }
+}
+
+/// Nodes a value takes on the tape, its header included.
+fn span(n: &Node<'_>) -> usize {
+    match n {
+        Node::Object { count, .. } | Node::Array { count, .. } => count + 1,
+        _ => 1,
+    }
+}
+
+impl<'a> J<'a> {
+    pub fn kind(self) -> Kind<'a> {
+        match self.0.first() {
+            Some(Node::String(s)) => Kind::Str(s),
+            Some(&Node::Object { len, count }) => Kind::Obj(Obj {
+                len,
+                nodes: &self.0[1..=count],
+            }),
+            Some(&Node::Array { len, count }) => Kind::Arr(Arr {
+                len,
+                nodes: &self.0[1..=count],
+            }),
+            Some(Node::Static(StaticNode::Bool(b))) => Kind::Bool(*b),
+            Some(Node::Static(StaticNode::I64(i))) => Kind::Num(Num::I(*i)),
+            Some(Node::Static(StaticNode::U64(u))) => Kind::Num(Num::U(*u)),
+            Some(Node::Static(StaticNode::F64(f))) => Kind::Num(Num::F(*f)),
+            #[allow(unreachable_patterns)] // 128-bit integers, when a feature enables them
+            _ => Kind::Null,
+        }
+    }
+    pub fn as_str(self) -> Option<&'a str> {
+        match self.0.first() {
+            Some(Node::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_object(self) -> Option<Obj<'a>> {
+        match self.kind() {
+            Kind::Obj(o) => Some(o),
+            _ => None,
+        }
+    }
+    pub fn as_array(self) -> Option<Arr<'a>> {
+        match self.kind() {
+            Kind::Arr(a) => Some(a),
+            _ => None,
+        }
+    }
+    /// A member of an object value.
+    pub fn get(self, key: &str) -> Option<J<'a>> {
+        self.as_object()?.get(key)
+    }
+    pub fn is_null(self) -> bool {
+        matches!(self.0.first(), Some(Node::Static(StaticNode::Null)))
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Obj<'a> {
+    len: usize,
+    /// Keys and values, after the header.
+    nodes: &'a [Node<'a>],
+}
+
+impl<'a> Obj<'a> {
+    pub fn len(self) -> usize {
+        self.len
+    }
+    /// Members in document order.
+    pub fn iter(self) -> impl Iterator<Item = (&'a str, J<'a>)> + Clone {
+        let mut rest = self.nodes;
+        std::iter::from_fn(move || {
+            let (key, tail) = rest.split_first()?;
+            let n = span(tail.first()?);
+            let (value, after) = tail.split_at(n);
+            rest = after;
+            Some((key_str(key), J(value)))
+        })
+    }
+    /// The first member named `key`.
+    pub fn get(self, key: &str) -> Option<J<'a>> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+    pub fn contains_key(self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+fn key_str<'a>(n: &Node<'a>) -> &'a str {
+    match n {
+        Node::String(s) => s,
+        _ => "",
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Arr<'a> {
+    len: usize,
+    nodes: &'a [Node<'a>],
+}
+
+impl<'a> Arr<'a> {
+    pub fn len(self) -> usize {
+        self.len
+    }
+    pub fn iter(self) -> impl Iterator<Item = J<'a>> + Clone {
+        let mut rest = self.nodes;
+        std::iter::from_fn(move || {
+            let n = span(rest.first()?);
+            let (value, after) = rest.split_at(n);
+            rest = after;
+            Some(J(value))
+        })
+    }
+    pub fn get(self, i: usize) -> Option<J<'a>> {
+        self.iter().nth(i)
+    }
+}
+
+/// The parts of a flow the rules read, borrowed from the tree.
+pub(crate) struct View<'a> {
+    pub flow_type: FlowType,
+    pub procs: [Proc<'a>; 2],
+    pub variables: Vec<Var<'a>>,
+    /// Some value does not fit the typed model: shape errors must be reported.
+    pub bad_shape: bool,
+}
+
+pub(crate) struct Proc<'a> {
+    pub kind: ProcessKind,
+    pub nodes: Vec<NodeV<'a>>,
+    pub edges: Vec<EdgeV<'a>>,
+}
+
+#[derive(Default)]
+pub(crate) struct NodeV<'a> {
+    pub id: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub activity_type: Option<ActivityType>,
+    /// `properties`, unless absent or null.
+    pub props: Option<J<'a>>,
+    /// `properties`, when an object.
+    pub inputs: Option<Obj<'a>>,
+    pub activity_name: Option<&'a str>,
+    /// The catalog's definition of `activity_name`, when known.
+    pub def: Option<&'a ActivityDef>,
+}
+
+impl<'a> NodeV<'a> {
+    /// The properties object (including `activityName`); `None` when not an object.
+    pub fn inputs(&self) -> Option<Obj<'a>> {
+        self.inputs
+    }
+    /// A property of the node's properties object.
+    pub fn input(&self, key: &str) -> Option<J<'a>> {
+        self.inputs.and_then(|o| o.get(key))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct EdgeV<'a> {
+    pub id: Option<&'a str>,
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    pub condition: Option<&'a str>,
+    /// `properties`, an object, unless absent or null.
+    pub props: Option<Obj<'a>>,
+}
+
+impl EdgeV<'_> {
+    /// The condition after alias normalization (`done -> out`, `defaultBranch -> default`).
+    pub fn port(&self) -> Option<&str> {
+        self.condition.map(flow::normalize_port)
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Var<'a> {
+    pub name: Option<&'a str>,
+    pub ty: Field<VariableType>,
+    /// `value`, unless absent or null.
+    pub value: Option<J<'a>>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(root: J<'a>, catalog: &'a Catalog) -> Self {
+        let mut view = View {
+            flow_type: FlowType::Flow,
+            procs: [
+                Proc {
+                    kind: ProcessKind::Main,
+                    nodes: Vec::new(),
+                    edges: Vec::new(),
+                },
+                Proc {
+                    kind: ProcessKind::Event,
+                    nodes: Vec::new(),
+                    edges: Vec::new(),
+                },
+            ],
+            variables: Vec::new(),
+            bad_shape: false,
+        };
+        let Some(top) = root.as_object() else {
+            view.bad_shape = true;
+            return view;
+        };
+        let mut ok = true;
+        for (key, v) in top.iter() {
+            match key {
+                "nodes" => view.procs[0].nodes = elements(v, &mut ok, |x, ok| node(x, catalog, ok)),
+                "edges" => view.procs[0].edges = elements(v, &mut ok, edge),
+                "variables" => view.variables = elements(v, &mut ok, variable),
+                "preferences" => {
+                    elements(v, &mut ok, preference);
+                }
+                "eventFlows" => match v.as_object() {
+                    Some(ef) => {
+                        for (k, x) in ef.iter() {
+                            match k {
+                                "nodes" => {
+                                    view.procs[1].nodes =
+                                        elements(x, &mut ok, |x, ok| node(x, catalog, ok))
+                                }
+                                "edges" => view.procs[1].edges = elements(x, &mut ok, edge),
+                                _ => {}
+                            }
+                        }
+                    }
+                    None => ok &= v.is_null(),
+                },
+                "flowType" => match v.as_str() {
+                    Some("FLOW") => view.flow_type = FlowType::Flow,
+                    Some("SUBFLOW") => view.flow_type = FlowType::Subflow,
+                    _ => ok &= v.is_null(),
+                },
+                "version" => {
+                    ok &= match v.kind() {
+                        Kind::Null => true,
+                        Kind::Num(n) => n.as_i64().is_some(),
+                        _ => false,
+                    }
+                }
+                "status" => ok &= v.is_null() || matches!(v.as_str(), Some("Draft" | "Published")),
+                "id" | "orgId" | "name" | "contactType" | "description" => ok &= is_str(v),
+                _ => {}
+            }
+        }
+        view.bad_shape = !ok;
+        view
+    }
+}
+
+fn is_str(v: J<'_>) -> bool {
+    v.is_null() || v.as_str().is_some()
+}
+
+/// A string field: `Some` when a string, `None` when null; `ok` cleared for anything else.
+fn str_field<'a>(v: J<'a>, ok: &mut bool) -> Option<&'a str> {
+    match v.kind() {
+        Kind::Str(s) => Some(s),
+        Kind::Null => None,
+        _ => {
+            *ok = false;
+            None
+        }
+    }
+}
+
+/// The elements of an array field, each through `one` (which clears its `ok` to ask for the
+/// typed model's placeholder). Not an array: no elements, as the model has it.
+fn elements<'a, T>(v: J<'a>, ok: &mut bool, one: impl Fn(J<'a>, &mut bool) -> T) -> Vec<T> {
+    match v.kind() {
+        Kind::Arr(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            out.extend(items.iter().map(|x| one(x, ok)));
+            out
+        }
+        Kind::Null => Vec::new(),
+        _ => {
+            *ok = false;
+            Vec::new()
+        }
+    }
+}
+
+fn node<'a>(v: J<'a>, catalog: &'a Catalog, ok: &mut bool) -> NodeV<'a> {
+    let Some(o) = v.as_object() else {
+        *ok = false;
+        return NodeV::default();
+    };
+    let mut n = NodeV::default();
+    let mut fine = true;
+    for (k, x) in o.iter() {
+        match k {
+            "id" => n.id = str_field(x, &mut fine),
+            "name" => n.name = str_field(x, &mut fine),
+            "activityType" => {
+                n.activity_type = match str_field(x, &mut fine) {
+                    Some("start") => Some(ActivityType::Start),
+                    Some("action") => Some(ActivityType::Action),
+                    Some("event") => Some(ActivityType::Event),
+                    Some("end") => Some(ActivityType::End),
+                    Some(_) => {
+                        fine = false;
+                        None
+                    }
+                    None => None,
+                }
+            }
+            "properties" => match x.kind() {
+                Kind::Obj(p) => {
+                    n.props = Some(x);
+                    n.inputs = Some(p);
+                    // A scan: `activityName` is nearly always the first key.
+                    n.activity_name = p.get("activityName").and_then(J::as_str);
+                }
+                Kind::Null => {}
+                _ => n.props = Some(x),
+            },
+            _ => {}
+        }
+    }
+    if !fine {
+        *ok = false;
+        // The typed model's placeholder keeps only the name, so edges to a node with, say,
+        // a bad activityType do not also report UNKNOWN_NODE.
+        return NodeV {
+            name: o.get("name").and_then(J::as_str),
+            ..NodeV::default()
+        };
+    }
+    n.def = n.activity_name.and_then(|a| catalog.activity(a));
+    n
+}
+
+fn edge<'a>(v: J<'a>, ok: &mut bool) -> EdgeV<'a> {
+    let Some(o) = v.as_object() else {
+        *ok = false;
+        return EdgeV::default();
+    };
+    let mut e = EdgeV::default();
+    let mut fine = true;
+    for (k, x) in o.iter() {
+        match k {
+            "id" => e.id = str_field(x, &mut fine),
+            "from" => e.from = str_field(x, &mut fine),
+            "to" => e.to = str_field(x, &mut fine),
+            "condition" => e.condition = str_field(x, &mut fine),
+            "properties" => match x.kind() {
+                Kind::Obj(o) => e.props = Some(o),
+                Kind::Null => {}
+                _ => fine = false,
+            },
+            _ => {}
+        }
+    }
+    if !fine {
+        *ok = false;
+        return EdgeV::default();
+    }
+    e
+}
+
+fn variable<'a>(v: J<'a>, ok: &mut bool) -> Var<'a> {
+    let Some(o) = v.as_object() else {
+        *ok = false;
+        return Var::default();
+    };
+    let mut var = Var::default();
+    let mut fine = true;
+    for (k, x) in o.iter() {
+        match k {
+            "name" => var.name = str_field(x, &mut fine),
+            "type" => {
+                var.ty = match x.as_str() {
+                    Some("STRING") => Field::Value(VariableType::String),
+                    Some("INTEGER") => Field::Value(VariableType::Integer),
+                    Some("BOOLEAN") => Field::Value(VariableType::Boolean),
+                    Some("DECIMAL") => Field::Value(VariableType::Decimal),
+                    Some("DATETIME") => Field::Value(VariableType::Datetime),
+                    Some("JSON") => Field::Value(VariableType::Json),
+                    _ => {
+                        fine &= x.is_null();
+                        Field::Null
+                    }
+                }
+            }
+            "value" if !x.is_null() => var.value = Some(x),
+            "description" => fine &= is_str(x),
+            "isCAD" | "isAgentEditable" | "isReportable" | "isSecure" => {
+                fine &= matches!(x.kind(), Kind::Null | Kind::Bool(_))
+            }
+            _ => {}
+        }
+    }
+    if !fine {
+        *ok = false;
+        return Var::default();
+    }
+    var
+}
+
+fn preference(v: J<'_>, ok: &mut bool) {
+    match v.as_object() {
+        Some(o) => {
+            for (k, x) in o.iter() {
+                if matches!(k, "name" | "type") {
+                    *ok &= is_str(x);
+                }
+            }
+        }
+        None => *ok = false,
+    }
+}
+
+/// Indexes over one process, built once per validation: names resolved to node indexes
+/// once, so the rules walk edges by index.
+pub(crate) struct Graph<'a> {
+    /// First node index per name.
+    pub by_name: HashMap<&'a str, usize>,
+    /// Per edge, the (first) node its `from` / `to` names, in this process.
+    pub from: Vec<Option<usize>>,
+    pub to: Vec<Option<usize>>,
+    /// Per node, the first node of the same name (edges leave a name, not an index).
+    first: Vec<Option<usize>>,
+    /// Outgoing edges of each first node, in document order: `out[start[i]..start[i + 1]]`.
+    start: Vec<usize>,
+    out: Vec<usize>,
+}
+
+impl<'a> Graph<'a> {
+    pub fn new(p: &Proc<'a>) -> Self {
+        let n = p.nodes.len();
+        let mut by_name = HashMap::with_capacity_and_hasher(n, Default::default());
+        let first = p
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| node.name.map(|name| *by_name.entry(name).or_insert(i)))
+            .collect();
+        let resolve = |name: Option<&str>| name.and_then(|x| by_name.get(x).copied());
+        let from: Vec<Option<usize>> = p.edges.iter().map(|e| resolve(e.from)).collect();
+        let to = p.edges.iter().map(|e| resolve(e.to)).collect();
+        let mut start = vec![0; n + 1];
+        for &f in from.iter().flatten() {
+            start[f + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut out = vec![0; start[n]];
+        for (e, f) in from.iter().enumerate() {
+            if let Some(f) = *f {
+                out[next[f]] = e;
+                next[f] += 1;
+            }
+        }
+        Graph {
+            by_name,
+            from,
+            to,
+            first,
+            start,
+            out,
+        }
+    }
+
+    /// The edges leaving node `i` (leaving its name), in document order.
+    pub fn outgoing(&self, i: usize) -> &[usize] {
+        match self.first[i] {
+            Some(f) => &self.out[self.start[f]..self.start[f + 1]],
+            None => &[],
+        }
+    }
+
+    /// Which node indexes the entry nodes (start nodes in the main process, event nodes in
+    /// the event process) reach, entries included.
+    pub fn reachable(&self, p: &Proc<'a>) -> Vec<bool> {
+        let mut seen = vec![false; p.nodes.len()];
+        let mut stack: Vec<usize> = p
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                matches!(
+                    n.activity_type,
+                    Some(ActivityType::Start | ActivityType::Event)
+                )
+            })
+            .map(|(i, _)| i)
+            .collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            for &e in self.outgoing(i) {
+                if let Some(j) = self.to[e] {
+                    if !seen[j] {
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        seen
+    }
+}
+
+/// JSON equality between a catalog value and a document value (numbers by value, as JSON
+/// Schema's `enum` and `const` compare them).
+pub(crate) fn json_eq(a: &serde_json::Value, b: J<'_>) -> bool {
+    use serde_json::Value as S;
+    match (a, b.kind()) {
+        (S::Null, Kind::Null) => true,
+        (S::Bool(x), Kind::Bool(y)) => *x == y,
+        (S::String(x), Kind::Str(y)) => x == y,
+        (S::Number(x), Kind::Num(y)) => {
+            if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
+                x == y
+            } else if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {
+                x == y
+            } else {
+                x.as_f64() == Some(y.as_f64())
+            }
+        }
+        (S::Array(xs), Kind::Arr(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys.iter()).all(|(x, y)| json_eq(x, y))
+        }
+        (S::Object(xs), Kind::Obj(ys)) => {
+            xs.len() == ys.len()
+                && xs
+                    .iter()
+                    .all(|(k, x)| ys.get(k).is_some_and(|y| json_eq(x, y)))
+        }
+        _ => false,
+    }
+}
+
+/// A document value as a `serde_json::Value` (for `jsonschema`'s error messages, which only
+/// the failing nodes need).
+pub(crate) fn to_serde(v: J<'_>) -> serde_json::Value {
+    use serde_json::Value as S;
+    match v.kind() {
+        Kind::Null => S::Null,
+        Kind::Bool(b) => S::Bool(b),
+        Kind::Num(Num::I(i)) => S::from(i),
+        Kind::Num(Num::U(u)) => S::from(u),
+        Kind::Num(Num::F(f)) => serde_json::Number::from_f64(f).map_or(S::Null, S::Number),
+        Kind::Str(s) => S::String(s.to_owned()),
+        Kind::Arr(a) => S::Array(a.iter().map(to_serde).collect()),
+        Kind::Obj(o) => S::Object(o.iter().map(|(k, x)| (k.to_owned(), to_serde(x))).collect()),
+    }
+}
+
+/// Compact JSON text of a document value, as `serde_json::Value`'s `Display` writes it.
+pub(crate) fn to_text(v: J<'_>) -> String {
+    to_serde(v).to_string()
+}
