@@ -3,13 +3,12 @@
 //! A flow is a JSON graph (see the Flow Orchestration guide): top-level fields, main-process
 //! `nodes`/`edges`, `variables`, one `eventFlows` process and `preferences`. This crate owns
 //! the typed model, parsing that reports *every* shape problem with a JSON Pointer, port alias
-//! normalization, the PATCH merge contract and graph queries. It is pure: no I/O, no clocks.
+//! normalization and the PATCH merge contract. It is pure: no I/O, no clocks.
 //!
 //! Architecture invariant: unknown fields are preserved at every level, and an explicit `null`
 //! stays `null`, so `parse -> serialize` yields JSON equal to what was sent.
 
 mod field;
-pub mod graph;
 pub mod locate;
 mod model;
 mod parse;
