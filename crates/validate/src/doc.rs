@@ -95,9 +95,11 @@ impl<'b> Document<'b> {
         copy.clear();
         copy.extend_from_slice(bytes);
         let mut tape = std::mem::replace(spare, simd_json::Tape::null()).reset();
+        // About one tape node per 8 bytes of JSON: reserve once rather than grow by doubling.
+        tape.0.reserve(bytes.len() / 6);
         let parsed = simd_json::fill_tape(copy, buffers, &mut tape).map(|()| tape);
         let tape = match parsed {
-            Ok(tape) if depth(&tape.0) <= MAX_DEPTH => tape,
+            Ok(tape) if !too_deep(&tape.0) => tape,
             // serde_json words syntax errors (line, column, message) as everywhere else.
             other => {
                 return Err(match flow::parse_slice(bytes) {
@@ -176,21 +178,24 @@ pub(crate) fn type_name(v: J<'_>) -> &'static str {
     }
 }
 
-/// The deepest nesting of arrays and objects on a tape.
-fn depth(tape: &[Node<'_>]) -> usize {
+/// Does the tape nest arrays and objects deeper than [`MAX_DEPTH`]?
+fn too_deep(tape: &[Node<'_>]) -> bool {
     // End index (exclusive) of every open container.
-    let mut open: Vec<usize> = Vec::new();
-    let mut deepest = 0;
+    let mut ends = [0usize; MAX_DEPTH];
+    let mut open = 0;
     for (i, n) in tape.iter().enumerate() {
-        while open.last().is_some_and(|&end| end <= i) {
-            open.pop();
-        }
         if let Node::Object { count, .. } | Node::Array { count, .. } = n {
-            open.push(i + count + 1);
-            deepest = deepest.max(open.len());
+            while open > 0 && ends[open - 1] <= i {
+                open -= 1;
+            }
+            if open == MAX_DEPTH {
+                return true;
+            }
+            ends[open] = i + count + 1;
+            open += 1;
         }
     }
-    deepest
+    false
 }
 
 /// A JSON value on the tape: the slice starting at its node, as long as the value.
@@ -379,6 +384,8 @@ pub(crate) struct Proc<'a> {
 
 #[derive(Default)]
 pub(crate) struct NodeV<'a> {
+    /// The element itself (`None` for a placeholder).
+    pub value: Option<J<'a>>,
     pub id: Option<&'a str>,
     pub name: Option<&'a str>,
     pub activity_type: Option<ActivityType>,
@@ -404,6 +411,8 @@ impl<'a> NodeV<'a> {
 
 #[derive(Default)]
 pub(crate) struct EdgeV<'a> {
+    /// The element itself (`None` for a placeholder).
+    pub value: Option<J<'a>>,
     pub id: Option<&'a str>,
     pub from: Option<&'a str>,
     pub to: Option<&'a str>,
@@ -534,7 +543,10 @@ fn node<'a>(v: J<'a>, catalog: &'a Catalog, ok: &mut bool) -> NodeV<'a> {
         *ok = false;
         return NodeV::default();
     };
-    let mut n = NodeV::default();
+    let mut n = NodeV {
+        value: Some(v),
+        ..NodeV::default()
+    };
     let mut fine = true;
     for (k, x) in o.iter() {
         match k {
@@ -584,7 +596,10 @@ fn edge<'a>(v: J<'a>, ok: &mut bool) -> EdgeV<'a> {
         *ok = false;
         return EdgeV::default();
     };
-    let mut e = EdgeV::default();
+    let mut e = EdgeV {
+        value: Some(v),
+        ..EdgeV::default()
+    };
     let mut fine = true;
     for (k, x) in o.iter() {
         match k {

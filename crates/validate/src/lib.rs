@@ -153,7 +153,11 @@ impl<'c> Validator<'c> {
         } else {
             Vec::new()
         };
-        let mut cx = rules::Ctx::new(self, &view, opts);
+        let graphs = [
+            doc::Graph::new(&view.procs[0]),
+            doc::Graph::new(&view.procs[1]),
+        ];
+        let mut cx = rules::Ctx::new(self, &view, &graphs, opts);
         for s in shape {
             cx.push(Diagnostic::error(&s.pointer, s.code, s.message));
         }
@@ -164,7 +168,7 @@ impl<'c> Validator<'c> {
                 memchr::memmem::find(doc.bytes(), suppress::ALLOW_KEY.as_bytes()).is_some();
             opts.suppressions
                 .apply(&view, doc.root(), may_allow, &mut diags);
-            order::sort_in_document_order(doc.root(), &mut diags);
+            order::sort_in_document_order(doc.root(), &view, &mut diags);
         }
         Report::new(diags)
     }

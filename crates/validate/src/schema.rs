@@ -162,11 +162,13 @@ impl Check {
         }
         match r {
             Kind::Str(s) => {
-                if k.min_length.is_some() || k.max_length.is_some() {
-                    let n = s.chars().count();
-                    if k.min_length.is_some_and(|m| n < m) || k.max_length.is_some_and(|m| n > m) {
-                        return false;
-                    }
+                // Lengths count code points; bytes bound them (1 to 4 bytes each), so most
+                // strings are decided without counting.
+                let b = s.len();
+                let short = |m: usize| b < m || (b < m.saturating_mul(4) && s.chars().count() < m);
+                let long = |m: usize| b > m && s.chars().count() > m;
+                if k.min_length.is_some_and(short) || k.max_length.is_some_and(long) {
+                    return false;
                 }
                 if k.pattern.as_ref().is_some_and(|p| !p.is_match(s)) {
                     return false;

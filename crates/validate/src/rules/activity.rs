@@ -95,6 +95,8 @@ fn suggest(cx: &Ctx<'_>, name: &str) -> Option<String> {
     cx.v.catalog
         .activities()
         .iter()
+        // The lengths alone rule most names out: the distance is at least their difference.
+        .filter(|a| a.activity_name.len().abs_diff(name.len()) <= 3)
         .map(|a| (distance(name, &a.activity_name), &a.activity_name))
         .filter(|(d, _)| *d <= 3)
         .min_by_key(|(d, _)| *d)

@@ -21,17 +21,22 @@ pub(crate) struct Ctx<'a> {
     pub v: &'a Validator<'a>,
     pub view: &'a View<'a>,
     pub opts: &'a Options<'a>,
-    pub graphs: [Graph<'a>; 2],
+    pub graphs: &'a [Graph<'a>; 2],
     diags: Vec<Diagnostic>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(v: &'a Validator<'a>, view: &'a View<'a>, opts: &'a Options<'a>) -> Self {
+    pub fn new(
+        v: &'a Validator<'a>,
+        view: &'a View<'a>,
+        graphs: &'a [Graph<'a>; 2],
+        opts: &'a Options<'a>,
+    ) -> Self {
         Ctx {
             v,
             view,
             opts,
-            graphs: [Graph::new(&view.procs[0]), Graph::new(&view.procs[1])],
+            graphs,
             diags: Vec::new(),
         }
     }

@@ -4,7 +4,7 @@
 //! (`{{NodeName.field}}`, else UNKNOWN_NODE_OUTPUT). Also owns UNUSED_VARIABLE, because
 //! "used" is the set of names these templates and variable-target inputs mention.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashSet as HashSet;
 
 use catalog::ChoicesKind;
 use flow::{ActivityType, ProcessKind};
@@ -18,21 +18,23 @@ const BUILTINS: &[&str] = &["now", "global"];
 pub(super) fn check(cx: &mut Ctx<'_>) {
     let view = cx.view;
     let declared: HashSet<&str> = view.variables.iter().filter_map(|v| v.name).collect();
-    let mut nodes: HashMap<&str, &NodeV<'_>> = HashMap::with_capacity_and_hasher(
-        view.procs[0].nodes.len() + view.procs[1].nodes.len(),
-        Default::default(),
-    );
-    for p in &view.procs {
-        for n in &p.nodes {
-            if let Some(name) = n.name {
-                nodes.entry(name).or_insert(n);
-            }
-        }
-    }
+    // Most property strings are not variable names: compare lengths before hashing.
+    let lengths = declared.iter().fold((usize::MAX, 0), |(lo, hi), d| {
+        (lo.min(d.len()), hi.max(d.len()))
+    });
+    let is_declared = |s: &str| (lengths.0..=lengths.1).contains(&s.len()) && declared.contains(s);
+    // A name resolves in the main process first, as the engine resolves it.
+    let graphs = cx.graphs;
+    let node_named = |name: &str| -> Option<&NodeV<'_>> {
+        graphs
+            .iter()
+            .zip(&view.procs)
+            .find_map(|(g, p)| g.by_name.get(name).map(|&i| &p.nodes[i]))
+    };
     // Borrowed from the document: nothing here allocates per string or per reference.
     let mut used: HashSet<&str> = HashSet::default();
     let mut strings: Vec<Found<'_>> = Vec::new();
-    let interesting = |s: &str| has_template(s) || declared.contains(s);
+    let interesting = |s: &str| has_template(s) || is_declared(s);
     for p in &view.procs {
         for (i, n) in p.nodes.iter().enumerate() {
             if let Some(props) = n.inputs() {
@@ -57,7 +59,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
     }
     for found in &strings {
         let s = found.s;
-        if declared.contains(s) {
+        if is_declared(s) {
             // A variable named as a target (set-variable, parse, output mappings).
             used.insert(s);
         }
@@ -83,7 +85,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             if BUILTINS.contains(&root) {
                 continue;
             }
-            if let Some(node) = nodes.get(root) {
+            if let Some(node) = node_named(root) {
                 if let Some(attr) = attr {
                     if node_outputs(cx, node).is_some_and(|mut o| !o.any(|o| o == attr)) {
                         let outputs: Vec<&str> =
@@ -201,6 +203,12 @@ fn node_outputs<'a>(cx: &Ctx<'a>, node: &NodeV<'a>) -> Option<impl Iterator<Item
 /// Does the text hold a `{{` or `{%` (an expression or a statement)?
 fn has_template(s: &str) -> bool {
     let b = s.as_bytes();
+    // Property strings are mostly short: a plain scan beats setting up a vector search.
+    if b.len() < 64 {
+        return b
+            .windows(2)
+            .any(|w| w[0] == b'{' && matches!(w[1], b'{' | b'%'));
+    }
     memchr::memchr_iter(b'{', b).any(|i| matches!(b.get(i + 1), Some(b'{' | b'%')))
 }
 
