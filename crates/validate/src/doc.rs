@@ -327,9 +327,13 @@ impl<'a> Obj<'a> {
             Some((key_str(key), J(value)))
         })
     }
-    /// The first member named `key`.
+    /// The member named `key`; the last one when a key repeats, as serde_json (and so the
+    /// typed model and `jsonschema`) reads it.
     pub fn get(self, key: &str) -> Option<J<'a>> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.iter()
+            .filter(|(k, _)| *k == key)
+            .last()
+            .map(|(_, v)| v)
     }
     pub fn contains_key(self, key: &str) -> bool {
         self.get(key).is_some()
