@@ -52,6 +52,8 @@ pub(crate) struct Inner {
     pub store: store::Store,
     pub catalog: &'static catalog::Catalog,
     pub validator: validate::Validator<'static>,
+    /// Parse buffers for `flows:validate`, reused across requests.
+    pub scratch: validate::ScratchPool,
     pub config: ApiConfig,
     pub auth: auth::AuthCache,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
@@ -94,6 +96,7 @@ impl AppState {
                 store: store.clone(),
                 catalog,
                 validator: validate::Validator::new(catalog),
+                scratch: validate::ScratchPool::default(),
                 config,
                 auth: auth::AuthCache::default(),
                 metrics,

@@ -67,6 +67,29 @@ impl Scratch {
     }
 }
 
+/// Scratch buffers for tasks that hold a [`Document`] across an `.await` (so cannot use a
+/// thread's own): take one per request, give it back after.
+#[derive(Default)]
+pub struct ScratchPool(std::sync::Mutex<Vec<Scratch>>);
+
+impl ScratchPool {
+    /// At most this many idle scratches are kept.
+    const IDLE: usize = 64;
+
+    pub fn take(&self) -> Scratch {
+        let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        idle.pop().unwrap_or_default()
+    }
+
+    pub fn give(&self, mut scratch: Scratch) {
+        scratch.shrink();
+        let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < Self::IDLE {
+            idle.push(scratch);
+        }
+    }
+}
+
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }

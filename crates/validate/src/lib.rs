@@ -26,7 +26,7 @@ use catalog::Catalog;
 use serde_json::Value;
 
 pub use diagnostic::{Diagnostic, Report, Severity};
-pub use doc::{Document, Scratch};
+pub use doc::{Document, Scratch, ScratchPool};
 pub use resolver::{ChoiceResolver, NoChoices, StaticChoices};
 pub use suppress::Suppressions;
 pub use valid::ValidFlow;

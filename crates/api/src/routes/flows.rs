@@ -465,8 +465,21 @@ async fn validate_document(
         let report = check_document(&state, &org, &doc, mode).await?;
         return Ok(Json(report.to_api()));
     }
-    let mut scratch = validate::Scratch::default();
-    let doc = match validate::Document::parse(&bytes, &mut scratch) {
+    let mut scratch = state.inner.scratch.take();
+    let report = validate_bytes(&state, &org, &bytes, &mut scratch, mode).await;
+    state.inner.scratch.give(scratch);
+    Ok(Json(report?.to_api()))
+}
+
+/// `flows:validate` of bytes that do not take the JSON tree path.
+async fn validate_bytes(
+    state: &AppState,
+    org: &str,
+    bytes: &[u8],
+    scratch: &mut validate::Scratch,
+    mode: Mode,
+) -> ApiResult<Report> {
+    let doc = match validate::Document::parse(bytes, scratch) {
         Ok(d) => d,
         Err(flow::ParseError::NotAnObject { .. }) => {
             return Err(ApiError::BadRequest(
@@ -475,12 +488,12 @@ async fn validate_document(
         }
         Err(_) => {
             // Let the shared parser word the syntax error (line and column).
-            crate::extract::parse_json(&bytes)?;
+            crate::extract::parse_json(bytes)?;
             return Err(ApiError::BadRequest("Malformed JSON.".into()));
         }
     };
     let kinds = doc.choice_kinds(state.inner.catalog);
-    let choices = super::discovery::org_choices_for_kinds(&state, &org, kinds).await?;
+    let choices = super::discovery::org_choices_for_kinds(state, org, kinds).await?;
     let opts = Options {
         mode,
         resolver: &choices,
@@ -503,7 +516,7 @@ async fn validate_document(
             store_rules(&json!({}), &mut report);
         }
     }
-    Ok(Json(report.to_api()))
+    Ok(report)
 }
 
 #[derive(Deserialize)]
