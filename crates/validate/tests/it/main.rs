@@ -6,6 +6,7 @@
 extern crate switchboard_validate as validate;
 
 mod fixtures;
+mod mutations;
 mod properties;
 
 use std::path::{Path, PathBuf};
