@@ -20,8 +20,6 @@ mod schema;
 mod suppress;
 mod valid;
 
-use std::collections::HashMap;
-
 use catalog::Catalog;
 use serde_json::Value;
 
@@ -49,11 +47,14 @@ pub struct Validator<'c> {
     /// Expression text -> the names it reads (or its syntax error). Expressions repeat
     /// across nodes and across validations of the same flow; analysing one is the most
     /// expensive thing the validator does, and the answer depends on the text alone.
-    expressions: std::sync::Mutex<HashMap<String, Analysis>>,
+    /// foldhash: seeded per process (the texts come from clients), and cheap on short keys.
+    expressions: std::sync::Mutex<Memo>,
 }
 
 /// What an expression reads (sorted `root` / `root.attr` names), or its syntax error.
 type Analysis = Result<std::sync::Arc<[String]>, String>;
+
+type Memo = std::collections::HashMap<String, Analysis, foldhash::fast::RandomState>;
 
 /// Bound of the expression memo; it is cleared when full.
 const EXPRESSION_MEMO: usize = 8192;
@@ -104,7 +105,7 @@ impl<'c> Validator<'c> {
             schemas,
             branch_schemas,
             templates,
-            expressions: std::sync::Mutex::new(HashMap::new()),
+            expressions: std::sync::Mutex::new(Memo::default()),
         }
     }
 

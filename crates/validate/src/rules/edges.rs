@@ -20,10 +20,8 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             ProcessKind::Main => 1,
             ProcessKind::Event => 0,
         };
-        // (source node, port) -> first edge index; (source, port, branch value) likewise.
-        let mut on_port: HashMap<(&str, &str), usize> =
-            HashMap::with_capacity_and_hasher(p.edges.len(), Default::default());
-        let mut on_branch: HashMap<(&str, &str, Cow<'_, str>), usize> = HashMap::default();
+        // (source node, port, branch value) -> first edge index.
+        let mut on_branch: HashMap<(usize, &str, Cow<'_, str>), usize> = HashMap::default();
         for (i, e) in p.edges.iter().enumerate() {
             let at = edge_ptr(p.kind, i);
             let g = &cx.graphs[pi];
@@ -96,7 +94,15 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             };
             match &port_def.branching {
                 None => {
-                    if let Some(&first) = on_port.get(&(from, port)) {
+                    // The edges leaving a node are few: the first one on this port is found
+                    // among them (every earlier one got this far, same node, same port).
+                    let g = &cx.graphs[pi];
+                    let first = g
+                        .outgoing(src)
+                        .iter()
+                        .take_while(|&&e| e < i)
+                        .find(|&&e| p.edges[e].port() == Some(port));
+                    if let Some(&first) = first {
                         cx.warning(
                             format!("{at}/condition"),
                             "MULTIPLE_EDGES_ON_PORT",
@@ -105,8 +111,6 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                                 p.edges[first].id.unwrap_or("?")
                             ),
                         );
-                    } else {
-                        on_port.insert((from, port), i);
                     }
                 }
                 Some(b) => {
@@ -145,7 +149,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                         }
                     }
                     let canon = canonical(value);
-                    if let Some(&first) = on_branch.get(&(from, port, canon.clone())) {
+                    if let Some(&first) = on_branch.get(&(src, port, canon.clone())) {
                         cx.warning(
                             format!("{at}/properties/{}", flow::pointer::escape(&b.property)),
                             "DUPLICATE_BRANCH_VALUE",
@@ -156,7 +160,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                             ),
                         );
                     } else {
-                        on_branch.insert((from, port, canon), i);
+                        on_branch.insert((src, port, canon), i);
                     }
                 }
             }
