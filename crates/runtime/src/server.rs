@@ -10,7 +10,8 @@
 //! - Every step is written with [`store::Store::checkpoint_execution`] (state, status,
 //!   pending answer-bearing commands, timers, trace records), guarded by `step`.
 //! - [`Runner::resume_all`] claims unfinished executions whose lease is free
-//!   (`claim_executions_to_resume`, in batches), re-performs their pending commands
+//!   (`claim_executions_to_resume`, in batches, each going on from where the last one got
+//!   to), re-performs their pending commands
 //!   (duplicate answers are ignored by the engine), and continues them; overdue timers fire
 //!   at once. Built for 100,000s of parked tasks after a restart: the tasks of a batch share
 //!   their version's program and environment, each actor deserializes its own state from the
@@ -18,8 +19,9 @@
 //!   actor with nothing due parks without building a run, and a parked actor is small (its
 //!   state and any run or command in progress are boxed). Leases are renewed while a long
 //!   backlog is claimed, and a claim never adopts a task this process already runs.
-//!   A background loop renews this process's leases, claims executions another process
-//!   abandoned, and prunes old traces.
+//!   A background loop renews this process's leases (those running out within two thirds of
+//!   a lease: each renewal rewrites a row), claims executions another process abandoned,
+//!   and prunes old traces.
 //! - The stored status: `running` while a task waits for an answer the runtime is getting
 //!   (HTTP, a function, a routing reply), `waiting` while it waits for a timer, the caller or
 //!   an agent, then `completed`, `failed` or `cancelled` ([`status_of`]).
@@ -38,7 +40,7 @@ use engine::{
 };
 use serde_json::value::RawValue;
 use serde_json::{json, Value as Json};
-use store::{ClaimedExecution, ExecutionRecord, Store, StoreError};
+use store::{ClaimCursor, ClaimedExecution, ExecutionRecord, Store, StoreError};
 use tokio::sync::Notify;
 
 use crate::{
@@ -354,32 +356,43 @@ impl Runner {
         let inner = &self.inner;
         let mut total = 0;
         let mut renewed = std::time::Instant::now();
+        // Where the claims have got to: each goes on past the executions the ones before it
+        // looked at (claimed or held), instead of walking them again.
+        let mut cursor = ClaimCursor::default();
         loop {
             // A large backlog can take longer than a lease to claim: renew what is claimed
-            // already, or its leases run out and this loop claims them again.
+            // already, or its leases run out and a later claim takes them again.
             if renewed.elapsed() >= inner.config.lease / 3 {
-                inner
-                    .store
-                    .renew_leases(&inner.owner, self.lease_end())
-                    .await?;
+                self.renew_leases().await?;
                 renewed = std::time::Instant::now();
             }
-            // Two claims at once: on PostgreSQL two backends do the work (SKIP LOCKED keeps
-            // their rows apart); on SQLite the single writer takes them in turn.
-            let claim = || {
+            // On PostgreSQL two claims at once from the same cursor: two backends do the
+            // work (SKIP LOCKED keeps their rows apart, the second passes over the first's).
+            // SQLite's single writer would take them in turn, the second walking again past
+            // the rows the first just claimed: one claim of both batches there.
+            let claim = |limit| {
                 inner.store.claim_executions_to_resume(
                     &inner.owner,
                     inner.config.lease,
                     inner.clock.now(),
-                    CLAIM_BATCH,
+                    limit,
+                    &cursor,
                 )
             };
-            let (first, second) = tokio::join!(claim(), claim());
+            let (first, second) = match inner.store.backend() {
+                store::Backend::Postgres => tokio::join!(claim(CLAIM_BATCH), claim(CLAIM_BATCH)),
+                store::Backend::Sqlite => (
+                    claim(2 * CLAIM_BATCH).await,
+                    Ok((Vec::new(), ClaimCursor::default())),
+                ),
+            };
             let (mut n, mut failed, mut error) = (0, 0, None);
+            let mut next = cursor.clone();
             for batch in [first, second] {
                 // What one claim took is adopted even if the other failed.
                 match batch {
-                    Ok(batch) => {
+                    Ok((batch, after)) => {
+                        next = next.max(after);
                         n += batch.len();
                         let (adopted, not) = self.adopt_all(batch).await;
                         total += adopted;
@@ -388,6 +401,7 @@ impl Runner {
                     Err(e) => error = Some(e),
                 }
             }
+            cursor = next;
             if let Some(e) = error {
                 return Err(e.into());
             }
@@ -401,6 +415,20 @@ impl Runner {
             tracing::info!(count = total, "resumed executions");
         }
         Ok(total)
+    }
+
+    /// The heartbeat: renews this process's leases that would run out within two thirds of
+    /// a lease. Heartbeats come every third of a lease, so a lease left alone is renewed by
+    /// the next one with a third of a lease to spare, and the rows of leases taken or
+    /// renewed moments ago (after a restart, the tasks just claimed) are not rewritten.
+    async fn renew_leases(&self) -> Result<u64, StoreError> {
+        let inner = &self.inner;
+        let lease = chrono::Duration::from_std(inner.config.lease).unwrap_or_default();
+        let now = inner.clock.now();
+        inner
+            .store
+            .renew_leases_running_out(&inner.owner, now + lease, now + lease * 2 / 3)
+            .await
     }
 
     /// When a lease taken now runs out.
@@ -510,11 +538,7 @@ impl Runner {
             loop {
                 tokio::time::sleep(every).await;
                 let inner = &runner.inner;
-                if let Err(e) = inner
-                    .store
-                    .renew_leases(&inner.owner, runner.lease_end())
-                    .await
-                {
+                if let Err(e) = runner.renew_leases().await {
                     tracing::warn!(error = %e, "cannot renew leases");
                 }
                 if let Err(e) = runner.resume_all().await {

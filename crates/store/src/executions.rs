@@ -4,16 +4,20 @@
 //! The store gives `state` and `pending` no meaning: they are the runtime's JSON. What it does
 //! guarantee:
 //!
-//! - A checkpoint is one transaction: the row (guarded by `step`), the complete set of pending
-//!   timers and the trace records of the step commit together or not at all. `step` is the
+//! - A checkpoint is one transaction (one statement): the row (guarded by `step`), the
+//!   complete set of pending timers (two columns of the row: `timers`, `next_due`) and the
+//!   trace records of the step commit together or not at all. `step` is the
 //!   optimistic-locking token: the write sets `step = expected + 1` in the same statement that
 //!   checks it, so of two writers holding the same checkpoint exactly one wins and the other
 //!   gets [`StoreError::VersionConflict`] with nothing written.
 //! - Leases: an execution is *held* while `lease_until` is in the future, and *free* when
 //!   `lease_until` is NULL or has passed (a crashed process's tasks become claimable again once
-//!   its leases run out). [`Store::claim_unfinished_executions`] takes free unfinished tasks in
-//!   one statement — `FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent claimers in several
-//!   processes never both take one; on SQLite the single writer (and `BEGIN IMMEDIATE`
+//!   its leases run out). Leases are unindexed columns, so taking or renewing one rewrites
+//!   the row alone (in place on PostgreSQL: a HOT update); claims find unfinished executions
+//!   through `executions_unfinished` and the runner's go on from a [`ClaimCursor`].
+//!   [`Store::claim_unfinished_executions`] takes free unfinished tasks in one statement —
+//!   `FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent claimers in several processes
+//!   never both take one; on SQLite the single writer (and `BEGIN IMMEDIATE`
 //!   across processes) serializes claims. Owner ids must be unique per process lifetime: a
 //!   claim never returns an execution whose lease is still running, even to its own owner.
 //!   The runtime should insert a new execution with itself as the lease owner, so no other
@@ -78,6 +82,40 @@ pub struct ClaimedExecution {
     pub created_at: DateTime<Utc>,
 }
 
+/// Where a series of [`Store::claim_executions_to_resume`] calls has got to: the default
+/// starts from the first unfinished execution. Opaque: the SQLite rowid or the PostgreSQL id
+/// of the last execution the claims looked at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimCursor(Option<CursorKey>);
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum CursorKey {
+    Rowid(i64),
+    Id(String),
+}
+
+impl ClaimCursor {
+    /// Moves the cursor forward to `key` (never back: concurrent claims from one cursor
+    /// return their cursors in any order, and the furthest one is what both looked at).
+    fn advance(&mut self, key: CursorKey) {
+        if self.0.as_ref().is_none_or(|k| *k < key) {
+            self.0 = Some(key);
+        }
+    }
+
+    /// The further of two cursors (of claims that started from the same one).
+    pub fn max(self, other: ClaimCursor) -> ClaimCursor {
+        match other.0 {
+            Some(key) => {
+                let mut this = self;
+                this.advance(key);
+                this
+            }
+            None => self,
+        }
+    }
+}
+
 /// A pending timer of an execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimerRow {
@@ -108,6 +146,8 @@ pub struct Checkpoint {
     pub state: Box<RawValue>,
     pub pending: Box<RawValue>,
     pub error: Option<String>,
+    /// Set by the last step; `None` leaves the stored value (a finished execution stays
+    /// finished).
     pub finished_at: Option<DateTime<Utc>>,
     /// The task's complete set of pending timers (`(timer id, due)`, ids unique): replaces the
     /// stored set.
@@ -118,8 +158,8 @@ pub struct Checkpoint {
     pub at: DateTime<Utc>,
 }
 
-/// The ten arguments every form of the checkpoint's guarded update binds first, in order
-/// (`$1`..`$10` of [`UPDATE_CHECKPOINT`], `CHECKPOINT_POSTGRES` and the SQLite batch).
+/// The twelve arguments both forms of the checkpoint bind first, in order (`$1`..`$12` of
+/// [`CHECKPOINT_POSTGRES`] and [`CHECKPOINT_SQLITE`]).
 #[derive(Clone, Copy)]
 struct Guard<'a> {
     org_id: &'a str,
@@ -132,6 +172,8 @@ struct Guard<'a> {
     finished_at: Option<Ts>,
     at: Ts,
     added: i64,
+    timers: &'a str,
+    next_due: Option<Ts>,
 }
 
 /// Binds a [`Guard`] to a query (the query types differ, so a macro, not a function).
@@ -149,6 +191,8 @@ macro_rules! bind_guard {
             .bind(g.finished_at)
             .bind(g.at)
             .bind(g.added)
+            .bind(g.timers)
+            .bind(g.next_due)
     }};
 }
 
@@ -249,13 +293,8 @@ struct ClaimedRow {
     pending: String,
     step: i64,
     created_at: Ts,
-}
-
-#[derive(sqlx::FromRow)]
-struct TimerDbRow {
-    execution_id: String,
-    timer_id: i64,
-    due: Ts,
+    /// The SQLite rowid (the claim cursor there); NULL on PostgreSQL, where it is the id.
+    claim_rowid: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -266,16 +305,35 @@ struct TraceDbRow {
     at: Ts,
 }
 
-/// `INSERT INTO execution_timers` of `rows` rows; `$1` is the execution id, then
-/// `(timer_id, due)` per row.
-fn timers_insert_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i))
-        .collect();
-    format!(
-        "INSERT INTO execution_timers (execution_id, timer_id, due) VALUES {}",
-        values.join(", ")
-    )
+/// A task's pending timers as the row keeps them (`executions.timers`): a JSON array of
+/// `[timer id, due]`, due in the fixed-width text of SQLite's timestamps, and the soonest due
+/// (`executions.next_due`).
+fn encode_timers(timers: &[(i64, DateTime<Utc>)]) -> (String, Option<Ts>) {
+    let mut text = String::with_capacity(2 + timers.len() * 36);
+    text.push('[');
+    for (i, (timer_id, due)) in timers.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let due = Ts::new(*due).0.format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        text += &format!("[{timer_id},\"{due}\"]");
+    }
+    text.push(']');
+    let next_due = timers.iter().map(|(_, due)| *due).min().map(Ts::new);
+    (text, next_due)
+}
+
+/// The timers of `executions.timers` (see [`encode_timers`]).
+fn decode_timers(text: &str) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+    let pairs: Vec<(i64, String)> = from_json(text, "executions.timers")?;
+    pairs
+        .into_iter()
+        .map(|(timer_id, due)| {
+            DateTime::parse_from_rfc3339(&due)
+                .map(|due| (timer_id, due.with_timezone(&Utc)))
+                .map_err(|e| StoreError::Corrupt(format!("executions.timers: {due}: {e}")))
+        })
+        .collect()
 }
 
 /// `INSERT INTO execution_traces` of `rows` rows; `$1` is the execution id, `$2` the time,
@@ -290,13 +348,6 @@ fn trace_insert_sql(rows: usize) -> String {
     )
 }
 
-/// The guarded write of a checkpoint: `$1` org, `$2` id, `$3` expected step, `$4`..`$9`
-/// status, state, pending, error, finished_at, updated_at, `$10` how many trace records the
-/// checkpoint adds. Returns the new step and trace counter.
-const UPDATE_CHECKPOINT: &str = "UPDATE executions SET status = $4, state = $5, pending = $6, \
-     error = $7, finished_at = $8, updated_at = $9, step = step + 1, trace_seq = trace_seq + $10 \
-     WHERE org_id = $1 AND id = $2 AND step = $3 RETURNING step, trace_seq";
-
 /// Explains a checkpoint that matched no row (with [`refused`]).
 const CURRENT_STEP: &str = "SELECT step FROM executions WHERE org_id = $1 AND id = $2";
 
@@ -308,24 +359,21 @@ fn refused(current: Option<i64>) -> StoreError {
     }
 }
 
-/// A whole checkpoint on PostgreSQL, one statement: [`UPDATE_CHECKPOINT`]'s parameters, then
-/// `$11` timer ids, `$12` their due times, `$13` the trace records. Every other part reads
-/// the guarded update's row, so nothing is touched before it holds the row lock, and nothing
-/// at all when it matched nothing (stale or missing: no row is returned).
+/// A whole checkpoint on PostgreSQL, one statement: `$1` org, `$2` id, `$3` expected step,
+/// `$4`..`$9` status, state, pending, error, finished_at (NULL: unchanged), updated_at,
+/// `$10` how many trace records the checkpoint adds, `$11` and `$12` the timers and the
+/// soonest due ([`encode_timers`]), `$13` the trace records. The trace insert reads the
+/// guarded update's row, so nothing is appended when it matched nothing (stale or missing:
+/// no row is returned).
+///
+/// No column it sets is indexed (nor in a partial index's predicate) but `finished_at`,
+/// which changes only on the last step: the update is HOT (PostgreSQL compares values).
 const CHECKPOINT_POSTGRES: &str = "WITH cur AS ( \
          UPDATE executions SET status = $4, state = $5, pending = $6, error = $7, \
-             finished_at = $8, updated_at = $9, step = step + 1, trace_seq = trace_seq + $10 \
+             finished_at = COALESCE($8, finished_at), updated_at = $9, step = step + 1, \
+             trace_seq = trace_seq + $10, timers = $11, next_due = $12 \
          WHERE org_id = $1 AND id = $2 AND step = $3 \
          RETURNING id, step, trace_seq \
-     ), gone AS ( \
-         DELETE FROM execution_timers t USING cur \
-         WHERE t.execution_id = cur.id AND t.timer_id <> ALL ($11::BIGINT[]) \
-     ), kept AS ( \
-         INSERT INTO execution_timers (execution_id, timer_id, due) \
-         SELECT cur.id, n.timer_id, n.due \
-         FROM cur, unnest($11::BIGINT[], $12::TIMESTAMPTZ[]) AS n (timer_id, due) \
-         ON CONFLICT (execution_id, timer_id) DO UPDATE SET due = EXCLUDED.due \
-             WHERE execution_timers.due <> EXCLUDED.due \
      ), traced AS ( \
          INSERT INTO execution_traces (execution_id, seq, record, at) \
          SELECT cur.id, cur.trace_seq - $10 + r.n, r.record, $9 \
@@ -333,69 +381,18 @@ const CHECKPOINT_POSTGRES: &str = "WITH cur AS ( \
      ) \
      SELECT step FROM cur";
 
-/// A whole checkpoint on SQLite as one batch of statements, its transaction included:
-/// [`UPDATE_CHECKPOINT`]'s parameters, then `(timer_id, due)` per timer, then each trace
-/// record.
-///
-/// Every write is guarded by the row still having the expected step, so a stale or missing
-/// execution commits an empty transaction: the timers not in the new set are deleted and
-/// the new set upserted (unchanged timers and their index entries are not touched), the
-/// trace appended, numbered from the row's counter, and last the guarded update, which
-/// returns the new step (no row: nothing was written). `BEGIN IMMEDIATE` keeps every other
-/// writer out in between.
-fn batched_checkpoint_sql(timers: usize, trace: usize) -> String {
-    const EXPECTED: &str = "SELECT 1 FROM executions WHERE org_id = $1 AND id = $2 AND step = $3";
-    let mut sql =
-        String::from("BEGIN IMMEDIATE; DELETE FROM execution_timers WHERE execution_id = $2");
-    if timers > 0 {
-        let ids: Vec<String> = (0..timers).map(|i| format!("${}", 11 + 2 * i)).collect();
-        sql += &format!(" AND timer_id NOT IN ({})", ids.join(", "));
-    }
-    sql += &format!(" AND EXISTS ({EXPECTED}); ");
-    if timers > 0 {
-        let values: Vec<String> = (0..timers)
-            .map(|i| format!("(${}, ${})", 11 + 2 * i, 12 + 2 * i))
-            .collect();
-        sql += &format!(
-            "INSERT INTO execution_timers (execution_id, timer_id, due) \
-             SELECT e.id, v.column1, v.column2 FROM executions e, (VALUES {}) AS v \
-             WHERE e.org_id = $1 AND e.id = $2 AND e.step = $3 \
-             ON CONFLICT (execution_id, timer_id) DO UPDATE SET due = excluded.due \
-             WHERE execution_timers.due <> excluded.due; ",
-            values.join(", ")
-        );
-    }
-    if trace > 0 {
-        let first = 11 + 2 * timers;
-        let values: Vec<String> = (0..trace)
-            .map(|i| format!("({}, ${})", i + 1, first + i))
-            .collect();
-        sql += &format!(
-            "INSERT INTO execution_traces (execution_id, seq, record, at) \
-             SELECT e.id, e.trace_seq + v.column1, v.column2, $9 \
-             FROM executions e, (VALUES {}) AS v \
-             WHERE e.org_id = $1 AND e.id = $2 AND e.step = $3; ",
-            values.join(", ")
-        );
-    }
-    sql += UPDATE_CHECKPOINT;
-    sql += "; COMMIT";
-    sql
-}
+/// A whole checkpoint on SQLite, one statement: the same parameters, `$13` the trace
+/// records as one JSON array. The `execution_checkpoints` view's trigger (migration 0004)
+/// checks the guard, appends the trace and updates the row; a stale or missing execution
+/// aborts it with [`STALE_CHECKPOINT`] and nothing written. Only the last step's update
+/// names `finished_at`, so no other step touches an index: the statement writes the row's
+/// page and the trace's.
+const CHECKPOINT_SQLITE: &str = "INSERT INTO execution_checkpoints (org_id, id, \
+     expected_step, status, state, pending, error, finished_at, updated_at, added, timers, \
+     next_due, trace) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
-/// Inserts `$timers` (`&[(i64, DateTime<Utc>)]`) for execution `$id` inside transaction `$tx`.
-macro_rules! insert_timers {
-    ($tx:ident, $id:expr, $timers:expr) => {
-        for chunk in $timers.chunks(ROWS_PER_INSERT) {
-            let sql = timers_insert_sql(chunk.len());
-            let mut query = sqlx::query(&sql).bind($id);
-            for (timer_id, due) in chunk {
-                query = query.bind(*timer_id).bind(Ts::new(*due));
-            }
-            query.execute(&mut *$tx).await?;
-        }
-    };
-}
+/// The message of the trigger's abort when the guard fails.
+const STALE_CHECKPOINT: &str = "switchboard: stale checkpoint";
 
 /// Appends `$records` (serialized JSON) to the trace of execution `$id`, numbered from
 /// `$first_seq`, inside transaction `$tx`.
@@ -448,6 +445,7 @@ impl Store {
         struct Encoded {
             state: String,
             pending: String,
+            timers: (String, Option<Ts>),
             trace: Vec<String>,
         }
         // Encoded before the transaction starts, so the single SQLite writer is held only
@@ -458,13 +456,14 @@ impl Store {
                 Ok(Encoded {
                     state: to_json(&n.record.state)?,
                     pending: to_json(&n.record.pending)?,
+                    timers: encode_timers(n.timers),
                     trace: n.trace.iter().map(to_json).collect::<Result<Vec<_>, _>>()?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let sql = format!(
-            "INSERT INTO executions ({EXECUTION_COLUMNS}, trace_seq) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO executions ({EXECUTION_COLUMNS}, trace_seq, timers, next_due) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         );
         transaction!(self, |tx| {
             for (n, enc) in batch.iter().zip(&encoded) {
@@ -486,10 +485,11 @@ impl Store {
                     .bind(&e.lease_owner)
                     .bind(Ts::opt(e.lease_until))
                     .bind(count_arg(enc.trace.len() as u64))
+                    .bind(&enc.timers.0)
+                    .bind(enc.timers.1)
                     .execute(&mut *tx)
                     .await
                     .map_err(|err| write_error(err, "executions", &e.org_id, &e.id, &e.id))?;
-                insert_timers!(tx, &e.id, n.timers);
                 append_trace!(tx, &e.id, 1, enc.trace, at);
             }
         });
@@ -497,22 +497,22 @@ impl Store {
     }
 
     /// Writes a checkpoint in one transaction: updates the row if its `step` is still
-    /// `c.expected_step` (setting it to `expected_step + 1`), replaces the pending timers with
-    /// `c.timers` and appends `c.trace`. Returns the new step. The lease is left as it is.
+    /// `c.expected_step` (setting it to `expected_step + 1`) with the pending timers
+    /// `c.timers` (replacing the stored set) and appends `c.trace`. Returns the new step. The
+    /// lease is left as it is.
     ///
     /// [`StoreError::NotFound`] (also for another org's execution);
     /// [`StoreError::VersionConflict`] with the stored step when `expected_step` is stale —
     /// nothing is written then. Under concurrent checkpoints with one `expected_step`, exactly
     /// one wins.
     ///
-    /// Every durable step of every task comes through here, so it is lean: the row's trace
-    /// counter (`trace_seq`) numbers the new records, timers that did not change are not
-    /// rewritten, nothing is read back but the step, and the whole transaction reaches the
-    /// database in one call — one statement on PostgreSQL, one batch from `BEGIN IMMEDIATE`
-    /// to `COMMIT` on SQLite (each call is a round trip to sqlx's SQLite thread, as costly as
-    /// the rest of a step) — except on SQLite for checkpoints of more than
-    /// [`ROWS_PER_INSERT`] timers or trace records, which stay within its parameter limit
-    /// statement by statement.
+    /// Every durable step of every task comes through here, so it is lean: one statement on
+    /// both backends (one call, and on SQLite no transaction of ours to close); the timers
+    /// are two columns of the row, not rows of a table with its own indexes; the row's trace
+    /// counter (`trace_seq`) numbers the new records; no column a step changes is indexed
+    /// before the last step; nothing is read back. A step writes the row and its trace
+    /// records: on SQLite two b-tree pages (the trace is `WITHOUT ROWID`), on PostgreSQL a
+    /// heap-only update of the row and a trace tuple with its key.
     pub async fn checkpoint_execution(
         &self,
         org_id: &str,
@@ -522,6 +522,7 @@ impl Store {
         let trace: Vec<&str> = c.trace.iter().map(|r| r.get()).collect();
         let at = Ts::new(c.at);
         let added = count_arg(trace.len() as u64);
+        let (timers, next_due) = encode_timers(&c.timers);
         let guard = Guard {
             org_id,
             id,
@@ -533,117 +534,53 @@ impl Store {
             finished_at: Ts::opt(c.finished_at),
             at,
             added,
+            timers: &timers,
+            next_due,
         };
-        if let crate::Db::Postgres(pool) = &self.db {
-            let started = std::time::Instant::now();
-            let (timer_ids, dues): (Vec<i64>, Vec<DateTime<Utc>>) = c
-                .timers
-                .iter()
-                .map(|(timer_id, due)| (*timer_id, crate::truncate_to_millis(*due)))
-                .unzip();
-            // One statement is one transaction: no BEGIN and COMMIT round trips.
-            let step: Option<i64> = bind_guard!(sqlx::query_scalar(CHECKPOINT_POSTGRES), guard)
-                .bind(&timer_ids)
-                .bind(&dues)
-                .bind(&trace)
-                .fetch_optional(pool)
-                .await?;
-            crate::observe(&self.db, "transaction", started);
-            return match step {
-                Some(step) => Ok(step),
-                None => {
-                    let current: Option<i64> = sqlx::query_scalar(CURRENT_STEP)
-                        .bind(org_id)
-                        .bind(id)
-                        .fetch_optional(pool)
-                        .await?;
-                    Err(refused(current))
-                }
-            };
-        }
-        let batched = c.timers.len() <= ROWS_PER_INSERT && trace.len() <= ROWS_PER_INSERT;
-        if let (crate::Db::Sqlite { write, .. }, true) = (&self.db, batched) {
-            let started = std::time::Instant::now();
-            let sql = batched_checkpoint_sql(c.timers.len(), trace.len());
-            let pool = write.clone();
-            // Owned copies for the task below; it borrows them back as a `Guard`.
-            let (org, execution) = (org_id.to_owned(), id.to_owned());
-            let (status, error) = (c.status.clone(), c.error.clone());
-            let (state, pending) = (guard.state.to_owned(), guard.pending.to_owned());
-            let timers = c.timers.clone();
-            let trace: Vec<String> = trace.iter().map(|r| (*r).to_owned()).collect();
-            let (step, finished_at) = (guard.expected_step, guard.finished_at);
-            // The batch holds its own transaction, so it must never stop halfway: it runs on
-            // its own task, which finishes (or rolls back) even if this future is dropped.
-            let written = tokio::spawn(async move {
-                let mut conn = pool.acquire().await?;
-                let guard = Guard {
-                    org_id: &org,
-                    id: &execution,
-                    expected_step: step,
-                    status: &status,
-                    state: &state,
-                    pending: &pending,
-                    error: error.as_deref(),
-                    finished_at,
-                    at,
-                    added,
-                };
-                let mut query = bind_guard!(sqlx::query_scalar(&sql), guard);
-                for (timer_id, due) in &timers {
-                    query = query.bind(*timer_id).bind(Ts::new(*due));
-                }
-                for record in &trace {
-                    query = query.bind(record);
-                }
-                // fetch_all: every statement of the batch runs to its end.
-                let written: Result<Vec<i64>, sqlx::Error> = query.fetch_all(&mut *conn).await;
-                if written.is_err() {
-                    // A statement failed before COMMIT: end the transaction it left open
-                    // (fails harmlessly when BEGIN itself failed).
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                }
-                written
-            })
-            .await
-            .map_err(|e| {
-                StoreError::Database(sqlx::Error::Protocol(format!("checkpoint: {e}")))
-            })??;
-            crate::observe(&self.db, "transaction", started);
-            if let Some(step) = written.into_iter().next() {
-                return Ok(step);
+        let started = std::time::Instant::now();
+        // One statement is one transaction on both backends: no BEGIN and COMMIT round
+        // trips, and nothing left half-done if this future is dropped.
+        let written: Option<i64> = match &self.db {
+            crate::Db::Postgres(pool) => {
+                bind_guard!(sqlx::query_scalar(CHECKPOINT_POSTGRES), guard)
+                    .bind(&trace)
+                    .fetch_optional(pool)
+                    .await?
             }
-            let current: Option<i64> = writer!(self, |pool| sqlx::query_scalar(CURRENT_STEP)
-                .bind(org_id)
-                .bind(id)
-                .fetch_optional(pool)
-                .await)?;
-            return Err(refused(current));
-        }
-        // SQLite, more timers or trace records than one statement may bind: statement by
-        // statement, the guarded update first.
-        let step = transaction!(self, |tx| {
-            let row: Option<(i64, i64)> = bind_guard!(sqlx::query_as(UPDATE_CHECKPOINT), guard)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((step, trace_seq)) = row else {
-                // Nothing matched: say why (leaving here rolls the transaction back).
-                let current: Option<i64> = sqlx::query_scalar(CURRENT_STEP)
+            crate::Db::Sqlite { write, .. } => {
+                let mut records =
+                    String::with_capacity(2 + trace.iter().map(|r| r.len() + 1).sum::<usize>());
+                records.push('[');
+                for (i, record) in trace.iter().enumerate() {
+                    if i > 0 {
+                        records.push(',');
+                    }
+                    records += record;
+                }
+                records.push(']');
+                let done = bind_guard!(sqlx::query(CHECKPOINT_SQLITE), guard)
+                    .bind(records)
+                    .execute(write)
+                    .await;
+                match done {
+                    Ok(_) => Some(c.expected_step + 1),
+                    Err(sqlx::Error::Database(e)) if e.message().contains(STALE_CHECKPOINT) => None,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        crate::observe(&self.db, "transaction", started);
+        match written {
+            Some(step) => Ok(step),
+            None => {
+                let current: Option<i64> = writer!(self, |pool| sqlx::query_scalar(CURRENT_STEP)
                     .bind(org_id)
                     .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                return Err(refused(current));
-            };
-            sqlx::query("DELETE FROM execution_timers WHERE execution_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            insert_timers!(tx, id, c.timers);
-            append_trace!(tx, id, trace_seq - added + 1, trace, at);
-            step
-        });
-        Ok(step)
+                    .fetch_optional(pool)
+                    .await)?;
+                Err(refused(current))
+            }
+        }
     }
 
     /// Benchmark baseline, not for production: overwrites the `state` of execution `id` with
@@ -672,6 +609,28 @@ impl Store {
             writer!(self, |pool| sqlx::query(sql)
                 .bind(id)
                 .bind(state)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        Ok(())
+    }
+
+    /// Benchmark set-up, not for production: does now the work a database defers after a
+    /// bulk insert, as it would long be done for tasks parked in a running system, so that
+    /// a timed phase right after the set-up does not pay for it. On PostgreSQL
+    /// `VACUUM (ANALYZE) executions` (hint bits, visibility map, statistics: what
+    /// autovacuum would otherwise do during the timed phase) then `CHECKPOINT` (the dirty
+    /// buffers; needs a superuser or `pg_checkpoint`); on SQLite the WAL into the file
+    /// (which reopening the store also does).
+    #[doc(hidden)]
+    pub async fn settle(&self) -> Result<(), StoreError> {
+        let statements: &[&str] = match self.backend() {
+            Backend::Postgres => &["VACUUM (ANALYZE) executions", "CHECKPOINT"],
+            Backend::Sqlite => &["PRAGMA wal_checkpoint(TRUNCATE)"],
+        };
+        for sql in statements {
+            writer!(self, |pool| sqlx::query(sql)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected()))?;
@@ -738,6 +697,9 @@ impl Store {
     /// One statement: on PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so
     /// concurrent claimers (in any number of processes) never take the same execution; an
     /// execution another claimer is taking is skipped, not waited for.
+    ///
+    /// Each call looks at the unfinished executions from the first; to take many, use
+    /// [`Store::claim_executions_to_resume`], which goes on from a cursor.
     pub async fn claim_unfinished_executions(
         &self,
         owner: &str,
@@ -746,7 +708,14 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
         let rows = self
-            .claim::<ExecutionRow>(owner, lease, now, limit, EXECUTION_COLUMNS)
+            .claim::<ExecutionRow>(
+                owner,
+                lease,
+                now,
+                limit,
+                EXECUTION_COLUMNS,
+                &ClaimCursor::default(),
+            )
             .await?;
         let mut claimed = rows
             .into_iter()
@@ -756,19 +725,37 @@ impl Store {
         Ok(claimed)
     }
 
-    /// [`Store::claim_unfinished_executions`] for a runner resuming its tasks: only what it
-    /// needs, with `state` and `pending` as the stored JSON text, which it deserializes
-    /// straight into its own types (no intermediate `serde_json::Value`). Same order.
+    /// [`Store::claim_unfinished_executions`] for a runner resuming its tasks, a batch at a
+    /// time: only what it needs, with `state` and `pending` as the stored JSON text, which it
+    /// deserializes straight into its own types (no intermediate `serde_json::Value`). Same
+    /// order.
+    ///
+    /// The claim looks only at executions after `after` in the order claims walk them (the
+    /// default cursor: from the first) and returns, with what it claimed, the cursor past
+    /// everything it looked at, for the next call. Without the cursor every claim would
+    /// walk again past the executions claimed before it, which no longer qualify but are
+    /// still unfinished: no index says whose lease is free, since one keyed by the lease
+    /// would be rewritten by every claim and renewal (see migration 0004). Rows that a
+    /// cursor passed and that become free later are found by the next series of claims
+    /// (the runner's maintenance starts one every third of a lease).
     pub async fn claim_executions_to_resume(
         &self,
         owner: &str,
         lease: Duration,
         now: DateTime<Utc>,
         limit: u64,
-    ) -> Result<Vec<ClaimedExecution>, StoreError> {
+        after: &ClaimCursor,
+    ) -> Result<(Vec<ClaimedExecution>, ClaimCursor), StoreError> {
         let rows = self
-            .claim::<ClaimedRow>(owner, lease, now, limit, CLAIMED_COLUMNS)
+            .claim::<ClaimedRow>(owner, lease, now, limit, CLAIMED_COLUMNS, after)
             .await?;
+        let mut next = after.clone();
+        for row in &rows {
+            next.advance(match row.claim_rowid {
+                Some(rowid) => CursorKey::Rowid(rowid),
+                None => CursorKey::Id(row.id.clone()),
+            });
+        }
         let mut claimed: Vec<ClaimedExecution> = rows
             .into_iter()
             .map(|row| ClaimedExecution {
@@ -783,10 +770,12 @@ impl Store {
             })
             .collect();
         claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(claimed)
+        Ok((claimed, next))
     }
 
-    /// The claim statement of both claim methods, returning `columns` of the claimed rows.
+    /// The claim statement of both claim methods, returning `columns` of the claimed rows
+    /// (and `claim_rowid`, the SQLite rowid, NULL on PostgreSQL) of the executions after
+    /// `after`.
     async fn claim<R>(
         &self,
         owner: &str,
@@ -794,6 +783,7 @@ impl Store {
         now: DateTime<Utc>,
         limit: u64,
         columns: &str,
+        after: &ClaimCursor,
     ) -> Result<Vec<R>, StoreError>
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
@@ -804,32 +794,59 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        // SQLite addresses the rows by rowid, its table's own key: by `id`, every row would
-        // cost a probe of the (random-UUID) primary key index, most of it page reads when
-        // 100,000s are claimed after a restart.
-        let (key, skip_locked) = match self.backend() {
-            Backend::Postgres => ("id", " FOR UPDATE SKIP LOCKED"),
-            Backend::Sqlite => ("rowid", ""),
+        // The candidates come from `executions_unfinished`, in its order, after the cursor.
+        // SQLite walks them by rowid (that index's entries are in rowid order), the table's
+        // own key: by `id`, every row would cost a probe of the (random-UUID) primary key
+        // index and the claim would write pages all over the table. PostgreSQL walks them by
+        // id, locking each `FOR UPDATE SKIP LOCKED`.
+        let (key, from, skip_locked, rowid) = match self.backend() {
+            Backend::Postgres => (
+                "id",
+                "executions",
+                " FOR UPDATE SKIP LOCKED",
+                "NULL::BIGINT",
+            ),
+            Backend::Sqlite => (
+                "rowid",
+                "executions INDEXED BY executions_unfinished",
+                "",
+                "rowid",
+            ),
         };
         // MATERIALIZED: the candidates are chosen (and locked) exactly once, never re-run
         // as part of the update's plan.
         let sql = format!(
             "WITH claimable AS MATERIALIZED ( \
-                 SELECT {key} AS k FROM executions \
-                 WHERE status IN {UNFINISHED} AND (lease_until IS NULL OR lease_until <= $3) \
-                 LIMIT $4{skip_locked} \
+                 SELECT {key} AS k FROM {from} \
+                 WHERE finished_at IS NULL AND {key} > $5 AND status IN {UNFINISHED} \
+                     AND (lease_until IS NULL OR lease_until <= $3) \
+                 ORDER BY {key} LIMIT $4{skip_locked} \
              ) \
              UPDATE executions SET lease_owner = $1, lease_until = $2 \
              WHERE {key} IN (SELECT k FROM claimable) \
-             RETURNING {columns}"
+             RETURNING {columns}, {rowid} AS claim_rowid"
         );
-        let rows = writer!(self, |pool| sqlx::query_as::<_, R>(&sql)
-            .bind(owner)
-            .bind(Ts::new(lease_end(now, lease)))
-            .bind(Ts::new(now))
-            .bind(count_arg(limit))
-            .fetch_all(pool)
-            .await)?;
+        let until = Ts::new(lease_end(now, lease));
+        // The cursor's type differs per backend, so each arm builds the query.
+        macro_rules! claim_after {
+            ($after:expr) => {
+                writer!(self, |pool| sqlx::query_as::<_, R>(&sql)
+                    .bind(owner)
+                    .bind(until)
+                    .bind(Ts::new(now))
+                    .bind(count_arg(limit))
+                    .bind($after)
+                    .fetch_all(pool)
+                    .await)?
+            };
+        }
+        let rows = match (&after.0, self.backend()) {
+            (Some(CursorKey::Rowid(rowid)), _) => claim_after!(*rowid),
+            (Some(CursorKey::Id(id)), _) => claim_after!(id.as_str()),
+            // Before every rowid; before every id ("C" collation: the empty string first).
+            (None, Backend::Sqlite) => claim_after!(i64::MIN),
+            (None, Backend::Postgres) => claim_after!(""),
+        };
         Ok(rows)
     }
 
@@ -857,13 +874,41 @@ impl Store {
     /// Extends every lease `owner` holds on an unfinished execution to `until`, in one
     /// statement (the heartbeat of a process with many parked tasks); returns how many.
     pub async fn renew_leases(&self, owner: &str, until: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.renew(owner, until, None).await
+    }
+
+    /// [`Store::renew_leases`] of only the leases that run out before `before`: a heartbeat
+    /// need not rewrite the rows of leases taken or renewed moments ago (after a restart,
+    /// most of them), and every renewal is a row written.
+    pub async fn renew_leases_running_out(
+        &self,
+        owner: &str,
+        until: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.renew(owner, until, Some(before)).await
+    }
+
+    /// The heartbeat statement: `before` None renews every lease of `owner`.
+    async fn renew(
+        &self,
+        owner: &str,
+        until: DateTime<Utc>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<u64, StoreError> {
+        let from = match self.backend() {
+            Backend::Postgres => "executions",
+            Backend::Sqlite => "executions INDEXED BY executions_unfinished",
+        };
         let sql = format!(
-            "UPDATE executions SET lease_until = $2 \
-             WHERE status IN {UNFINISHED} AND lease_owner = $1"
+            "UPDATE {from} SET lease_until = $2 \
+             WHERE finished_at IS NULL AND status IN {UNFINISHED} AND lease_owner = $1 \
+                 AND ($3 IS NULL OR lease_until IS NULL OR lease_until < $3)"
         );
         let renewed = writer!(self, |pool| sqlx::query(&sql)
             .bind(owner)
             .bind(Ts::new(until))
+            .bind(Ts::opt(before))
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;
@@ -885,21 +930,26 @@ impl Store {
         Ok(())
     }
 
-    /// The pending timers of execution `id`, soonest first (then by timer id).
+    /// The pending timers of execution `id`, soonest first (then by timer id); none for an
+    /// unknown execution.
     pub async fn timers_of(&self, id: &str) -> Result<Vec<TimerRow>, StoreError> {
-        let rows = reader!(self, |pool| sqlx::query_as::<_, TimerDbRow>(
-            "SELECT execution_id, timer_id, due FROM execution_timers \
-             WHERE execution_id = $1 ORDER BY due, timer_id"
+        let text: Option<String> = reader!(self, |pool| sqlx::query_scalar(
+            "SELECT timers FROM executions WHERE id = $1"
         )
         .bind(id)
-        .fetch_all(pool)
+        .fetch_optional(pool)
         .await)?;
-        Ok(rows
+        let mut timers = match text {
+            Some(text) => decode_timers(&text)?,
+            None => Vec::new(),
+        };
+        timers.sort_by_key(|(timer_id, due)| (*due, *timer_id));
+        Ok(timers
             .into_iter()
-            .map(|row| TimerRow {
-                execution_id: row.execution_id,
-                timer_id: row.timer_id,
-                due: row.due.0,
+            .map(|(timer_id, due)| TimerRow {
+                execution_id: id.to_owned(),
+                timer_id,
+                due,
             })
             .collect())
     }
@@ -950,11 +1000,6 @@ mod tests {
     #[test]
     fn multi_row_inserts_number_their_placeholders() {
         assert_eq!(
-            timers_insert_sql(2),
-            "INSERT INTO execution_timers (execution_id, timer_id, due) \
-             VALUES ($1, $2, $3), ($1, $4, $5)"
-        );
-        assert_eq!(
             trace_insert_sql(2),
             "INSERT INTO execution_traces (execution_id, seq, record, at) \
              VALUES ($1, $3, $4, $2), ($1, $5, $6, $2)"
@@ -962,19 +1007,43 @@ mod tests {
     }
 
     #[test]
-    fn batched_checkpoints_number_their_placeholders() {
-        // Timers bind from $11 in pairs, then the trace records.
-        let sql = batched_checkpoint_sql(2, 2);
-        assert!(sql.starts_with("BEGIN IMMEDIATE; DELETE"), "{sql}");
-        assert!(sql.contains("timer_id NOT IN ($11, $13)"), "{sql}");
-        assert!(sql.contains("(VALUES ($11, $12), ($13, $14))"), "{sql}");
-        assert!(sql.contains("(VALUES (1, $15), (2, $16))"), "{sql}");
-        assert!(sql.ends_with("RETURNING step, trace_seq; COMMIT"), "{sql}");
-        assert_eq!(sql.matches(';').count(), 5, "{sql}");
-        // Nothing to add: the deletion of every timer and the update.
-        let sql = batched_checkpoint_sql(0, 0);
-        assert!(sql.contains("DELETE FROM execution_timers WHERE execution_id = $2 AND EXISTS"));
-        assert_eq!(sql.matches(';').count(), 3, "{sql}");
+    fn timers_round_trip_through_their_column() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let timers = [
+            (7, at("2026-03-03T00:00:00.123456Z")),
+            (2, at("2026-03-01T10:02:00Z")),
+        ];
+        let (text, next_due) = encode_timers(&timers);
+        assert_eq!(
+            text,
+            r#"[[7,"2026-03-03T00:00:00.123Z"],[2,"2026-03-01T10:02:00.000Z"]]"#
+        );
+        assert_eq!(next_due, Some(Ts(at("2026-03-01T10:02:00Z"))));
+        assert_eq!(
+            decode_timers(&text).unwrap(),
+            [(7, at("2026-03-03T00:00:00.123Z")), (2, timers[1].1)]
+        );
+        assert_eq!(encode_timers(&[]), ("[]".to_owned(), None));
+        // As PostgreSQL's json_agg writes them (migration 0004).
+        assert_eq!(
+            decode_timers(r#"[[1, "2026-03-01T10:02:00.000Z"]]"#).unwrap(),
+            [(1, timers[1].1)]
+        );
+    }
+
+    #[test]
+    fn claim_cursors_only_move_forward() {
+        let mut c = ClaimCursor::default();
+        c.advance(CursorKey::Rowid(5));
+        c.advance(CursorKey::Rowid(3));
+        assert_eq!(c, ClaimCursor(Some(CursorKey::Rowid(5))));
+        let other = ClaimCursor(Some(CursorKey::Rowid(9)));
+        assert_eq!(c.clone().max(other.clone()), other);
+        assert_eq!(other.clone().max(c), other);
+        assert_eq!(
+            ClaimCursor::default().max(ClaimCursor::default()),
+            ClaimCursor(None)
+        );
     }
 
     #[test]

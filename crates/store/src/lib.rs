@@ -16,8 +16,8 @@
 //! `migrations/{sqlite,postgres}`, applied by `sqlx::migrate!` on every connect (idempotent).
 //! Queries are runtime-checked (`query`, `query_as` + `FromRow`), so a fresh clone builds
 //! without a database. One deliberate exception to "same SQL": a checkpoint, written on every
-//! durable step, reaches the database in one call — one statement with data-modifying CTEs
-//! on PostgreSQL, one batch of statements on SQLite (which has no such CTEs); see
+//! durable step, is one statement on each backend — with data-modifying CTEs on PostgreSQL,
+//! an insert into a view whose trigger does the work on SQLite (which has no such CTEs); see
 //! `executions`.
 //!
 //! Concurrency rules:
@@ -44,21 +44,24 @@
 //! - `entities` — configuration entities (queues, teams, audio files, business hours, entry
 //!   points, global variables, ...) in one generic table keyed by kind.
 //! - `executions` — durable executions (tasks): one row per execution holding the engine
-//!   state and pending commands as JSON, the flow version it runs on, a `step` counter
-//!   guarding checkpoints, and a lease (owner, expiry) naming the process that runs it; the
-//!   pending timers (`execution_timers`, replaced by each checkpoint) and the append-only
-//!   trace (`execution_traces`, numbered per execution, pruned by retention). A checkpoint —
-//!   row, timers, trace — is one transaction. Processes claim unfinished executions whose
-//!   lease is free or expired with `FOR UPDATE SKIP LOCKED` (on SQLite the single writer
-//!   makes the same one-statement `UPDATE ... RETURNING` claim safe). Executions reference
-//!   their org but not their flow: deleting a flow keeps its tasks' history.
+//!   state and pending commands as JSON, its pending timers (`timers`, `next_due`), the flow
+//!   version it runs on, a `step` counter guarding checkpoints, and a lease (owner, expiry)
+//!   naming the process that runs it; and the append-only trace (`execution_traces`,
+//!   numbered per execution, pruned by retention). A checkpoint — row, timers, trace — is
+//!   one statement, and no column it changes before the last step is indexed. Processes
+//!   claim unfinished executions whose lease is free or expired with `FOR UPDATE SKIP
+//!   LOCKED` (on SQLite the single writer makes the same one-statement `UPDATE ...
+//!   RETURNING` claim safe), walking an index of the unfinished ones from a cursor.
+//!   Executions reference their org but not their flow: deleting a flow keeps its tasks'
+//!   history.
 //!
 //! # Room for what comes next
 //!
 //! These get their own modules and migrations; nothing above needs to change for them.
-//! - Due-timer claims across processes: `execution_timers` is indexed by `due` for a
-//!   cluster-wide "what is due now" query; cross-node wake-ups use PostgreSQL
-//!   `LISTEN/NOTIFY`.
+//! - Due-timer claims across processes: a cluster-wide "what is due now" query over
+//!   `executions.next_due` (not indexed today: an index on it would be written by every
+//!   step that moves a timer, and cost PostgreSQL its HOT updates; a partial index over the
+//!   unfinished rows is the candidate); cross-node wake-ups use PostgreSQL `LISTEN/NOTIFY`.
 //! - Group commit: checkpoints of many tasks in one transaction, when durable-step throughput
 //!   on one SQLite file (one fsync per commit) is not enough.
 //! - The webhook outbox: deliveries inserted in the same transaction as the change that caused
@@ -221,8 +224,8 @@ mod functions;
 pub use auth::{ClientRecord, Org, TokenRecord};
 pub use entities::EntityRecord;
 pub use executions::{
-    Checkpoint, ClaimedExecution, ExecutionFilter, ExecutionRecord, NewExecution, TimerRow,
-    TraceRow,
+    Checkpoint, ClaimCursor, ClaimedExecution, ExecutionFilter, ExecutionRecord, NewExecution,
+    TimerRow, TraceRow,
 };
 pub use flows::{DraftUpdate, FlowFilter, FlowRecord, FlowVersionRecord, PublishRequest};
 pub use functions::{FunctionRecord, FunctionVersionRecord};

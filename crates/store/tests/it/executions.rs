@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use serde_json::value::RawValue;
-use store::{Checkpoint, ExecutionFilter, ExecutionRecord, NewExecution, StoreError, TimerRow};
+use store::{
+    Checkpoint, ClaimCursor, ExecutionFilter, ExecutionRecord, NewExecution, StoreError, TimerRow,
+};
 
 use crate::util::{flow, org, ts};
 
@@ -229,7 +231,10 @@ store_test!(
             (2, ts("2026-03-01T10:02:00Z")),
             (3, ts("2026-03-01T10:03:00Z")),
         ];
-        c.trace = vec![raw(json!({"node": "A"})), raw(json!({"node": "B"}))];
+        // Stored as written, whatever the JSON holds (SQLite passes them through json_each).
+        let tricky = json!({"node": "A", "x": 1.5, "tiny": -2.5e-10, "big": u64::MAX,
+            "s": "é\n\"q\" \u{1F600} \\", "nested": [{}, [], null, true]});
+        c.trace = vec![raw(tricky.clone()), raw(json!({"node": "B"}))];
         let step = store
             .checkpoint_execution(&org_id, &e.id, &c)
             .await
@@ -272,6 +277,7 @@ store_test!(
         let seqs: Vec<i64> = trace.iter().map(|t| t.seq).collect();
         let nodes: Vec<&serde_json::Value> = trace.iter().map(|t| &t.record["node"]).collect();
         assert_eq!(seqs, [1, 2, 3, 4]);
+        assert_eq!(trace[1].record, tricky);
         assert_eq!(
             nodes,
             [&json!("Start"), &json!("A"), &json!("B"), &json!("C")]
@@ -457,22 +463,25 @@ store_test!(
         done.status = "completed".to_owned();
         store.insert_execution(&done, &[], &[]).await.unwrap();
 
-        let mut claimed = store
-            .claim_executions_to_resume("node-a", LEASE, now, 3)
+        let start = ClaimCursor::default();
+        let (mut claimed, cursor) = store
+            .claim_executions_to_resume("node-a", LEASE, now, 3, &start)
             .await
             .unwrap();
         assert_eq!(claimed.len(), 3);
-        claimed.extend(
-            store
-                .claim_executions_to_resume("node-a", LEASE, now, 10)
-                .await
-                .unwrap(),
-        );
-        assert!(store
-            .claim_executions_to_resume("node-b", LEASE, now, 10)
+        let (rest, end) = store
+            .claim_executions_to_resume("node-a", LEASE, now, 10, &cursor)
             .await
-            .unwrap()
-            .is_empty());
+            .unwrap();
+        claimed.extend(rest);
+        // Nothing is left after the cursor, nor from the start.
+        for from in [&end, &start] {
+            let (none, _) = store
+                .claim_executions_to_resume("node-b", LEASE, now, 10, from)
+                .await
+                .unwrap();
+            assert!(none.is_empty());
+        }
         claimed.sort_by_key(|c| c.created_at);
         assert_eq!(claimed.len(), expected.len());
         for (c, e) in claimed.iter().zip(&expected) {
@@ -729,6 +738,15 @@ store_test!(leases_expire_renew_and_release, |store| async move {
         .claim_unfinished_executions("node-c", LEASE, later(22), 10)
         .await
         .unwrap();
+    // Only leases running out before the given time are touched.
+    assert_eq!(
+        store
+            .renew_leases_running_out("node-c", later(100), later(52))
+            .await
+            .unwrap(),
+        1,
+        "the lease until 51 s, not the one until 52 s"
+    );
     assert_eq!(store.renew_leases("node-c", later(100)).await.unwrap(), 2);
     for (id, until) in [
         (&e.id, later(100)),
