@@ -1,5 +1,6 @@
 //! The benchmark's baseline: a bare axum server answering every GET and POST with the same
-//! fixed bytes. `bare LISTEN_ADDR FILE`.
+//! fixed bytes. `bare LISTEN_ADDR FILE [--read-body]`: with `--read-body` a POST's body is read
+//! whole first (the floor under any handler that looks at what it is sent).
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -14,9 +15,18 @@ async fn main() {
             .expect("readable body file")
             .into_boxed_slice(),
     );
+    let read_body = args.next().as_deref() == Some("--read-body");
     let handler =
         move || async move { ([(header::CONTENT_TYPE, "application/json")], body).into_response() };
-    let app = axum::Router::new().fallback(handler);
+    let reading = move |sent: axum::body::Bytes| async move {
+        std::hint::black_box(sent.len());
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    let app = if read_body {
+        axum::Router::new().fallback(reading)
+    } else {
+        axum::Router::new().fallback(handler)
+    };
     let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind");
     axum::serve(listener, app).await.expect("serve");
 }

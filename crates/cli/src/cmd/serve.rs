@@ -34,9 +34,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     for k in crate::config::unknown_env_vars() {
         tracing::warn!(variable = %k, "unknown SWITCHBOARD_* environment variable ignored");
     }
-    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let rt = runtime().context("cannot start the async runtime")?;
     rt.block_on(serve(settings))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The async runtime. On one core (a container's quota, `taskset`) a single-threaded
+/// scheduler: requests are then served in arrival order, where the work-stealing scheduler's
+/// LIFO slot lets the last-woken connection jump the queue and stretches the latency tail.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Runtime::new()
+    }
 }
 
 fn init_logging(json: bool) {
