@@ -2,7 +2,8 @@
 # HTTP benchmark (issue: Flow Orchestration API). Server pinned to core 0, wrk to core 1.
 #   1. GET flows/{id} of a 100-node flow on SQLite, beside a bare axum handler returning the
 #      same bytes (the baseline), same run.
-#   2. POST flows:validate of the same flow, 32 concurrent connections: p99.
+#   2. POST flows:validate of the same flow, 32 concurrent connections: p99, beside a bare axum
+#      handler that reads the same body and answers the same bytes.
 #   3. flows:import throughput on PostgreSQL (unique names; needs a local PostgreSQL).
 # Usage: bench/api/run.sh [seconds per run, default 10]
 set -euo pipefail
@@ -44,13 +45,17 @@ wrk.headers["Authorization"] = "Bearer $tok"
 local f = io.open("$work/flow.json", "rb"); wrk.body = f:read("*a"); f:close()
 LUA
 val=$(wrk_run -c32 -s "$work/validate.lua" "$v2/flows:validate?strict=true")
+curl -s -X POST "$v2/flows:validate?strict=true" -H "Authorization: Bearer $tok" -H "Content-Type: application/json" --data @"$work/flow.json" > "$work/valid.json"
+taskset -c 0 target/release/examples/bare 127.0.0.1:18184 "$work/valid.json" --read-body & sleep 0.5
+val_bare=$(wrk_run -c32 -s "$work/validate.lua" "http://127.0.0.1:18184/flows:validate")
 
 echo "GET flows/{id} (100-node flow, $(wc -c < "$work/body.json") bytes, 32 connections, SQLite)"
 echo "  switchboard: $(echo "$get_sb" | rps) req/s, p99 $(echo "$get_sb" | p99)"
 echo "  bare axum:   $(echo "$get_bare" | rps) req/s, p99 $(echo "$get_bare" | p99)"
 python3 -c "print('  ratio switchboard/bare: %.2f' % ($(echo "$get_sb" | rps)/$(echo "$get_bare" | rps)))"
 echo "POST flows:validate?strict=true (100 nodes, 32 connections)"
-echo "  $(echo "$val" | rps) req/s, p50 $(echo "$val" | awk '$1=="50%" {print $2}'), p99 $(echo "$val" | p99)"
+echo "  switchboard: $(echo "$val" | rps) req/s, p50 $(echo "$val" | awk '$1=="50%" {print $2}'), p99 $(echo "$val" | p99)"
+echo "  bare axum reading the body: $(echo "$val_bare" | rps) req/s, p50 $(echo "$val_bare" | awk '$1=="50%" {print $2}'), p99 $(echo "$val_bare" | p99)"
 
 # 4. POST functions/{id}:test of the guide's parseContact over HTTP (SQLite server).
 fbase="http://127.0.0.1:18181/v1/$org/functions"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validator benchmark beside ajv: the same 1,000-node document, the same schemas, same run.
-# Five interleaved rounds (switchboard, then ajv); each side's median per round, and the ratio
+# Five interleaved rounds (switchboard, then ajv), both on core 0; each side's median per round, and the ratio
 # of the best rounds, so that a neighbour's load on the shared VM hits both sides alike.
 # Usage: bench/validate/run.sh [rounds]   (needs node + npm; installs ajv locally on first run)
 set -euo pipefail
@@ -14,8 +14,8 @@ cargo build --release -q -p switchboard-validate --examples
 target/release/examples/gen_flow 1000 > "$out/flow-1000.json"
 ours=(); ajv=(); only=()
 for _ in $(seq "$rounds"); do
-  ours+=("$(target/release/examples/profile 1000 "$out/flow-1000.json" | awk '$1=="validate_bytes" {print $2}')")
-  a=$(node "$here/ajv_bench.js" "$out/flow-1000.json" 300)
+  ours+=("$(taskset -c 0 target/release/examples/profile 1000 "$out/flow-1000.json" | awk '$1=="validate_bytes" {print $2}')")
+  a=$(taskset -c 0 node "$here/ajv_bench.js" "$out/flow-1000.json" 300)
   ajv+=("$(echo "$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ajv_parse_and_schemas_us"])')")
   only+=("$(echo "$a" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ajv_schemas_only_us"])')")
 done
