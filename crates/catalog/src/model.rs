@@ -162,51 +162,6 @@ pub struct InputDef {
     pub templated: bool,
 }
 
-impl InputDef {
-    /// The constrained literal values in `value` (this input's value in `node.properties`),
-    /// each with its JSON Pointer relative to the input (`""`, `"/audioFile"`,
-    /// `"/0/skill"`). Values containing `{{` are left out: they are resolved at run time, so
-    /// no choice check applies to them. Empty when the input has no `choices`.
-    pub fn choice_values<'a>(&self, value: &'a Value) -> Vec<(String, &'a str)> {
-        let mut found = Vec::new();
-        if self.choices.is_none() {
-            return found;
-        }
-        let mut push = |pointer: String, v: &'a Value| {
-            if let Some(s) = v.as_str() {
-                if !s.contains("{{") {
-                    found.push((pointer, s));
-                }
-            }
-        };
-        let field = self.choices_field.as_deref();
-        let member = |v: &'a Value| -> Option<&'a Value> {
-            match field {
-                Some(f) => v.get(f),
-                None => Some(v),
-            }
-        };
-        let suffix = field
-            .map(|f| format!("/{}", escape_pointer_token(f)))
-            .unwrap_or_default();
-        match value {
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let Some(v) = member(item) {
-                        push(format!("/{i}{suffix}"), v);
-                    }
-                }
-            }
-            other => {
-                if let Some(v) = member(other) {
-                    push(suffix.clone(), v);
-                }
-            }
-        }
-        found
-    }
-}
-
 /// Escapes one JSON Pointer reference token (RFC 6901: `~` → `~0`, `/` → `~1`).
 pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
@@ -408,56 +363,6 @@ impl std::fmt::Display for EventBinding {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn input(choices: Option<ChoicesKind>, field: Option<&str>) -> InputDef {
-        InputDef {
-            name: "x".into(),
-            display_name: "X".into(),
-            description: String::new(),
-            required: false,
-            allowed_values: None,
-            choices,
-            choices_field: field.map(str::to_owned),
-            parent_inputs: vec![],
-            templated: true,
-        }
-    }
-
-    #[test]
-    fn choice_values_of_a_plain_string() {
-        let i = input(Some(ChoicesKind::Queue), None);
-        assert_eq!(
-            i.choice_values(&json!("Sales")),
-            vec![(String::new(), "Sales")]
-        );
-        assert!(i.choice_values(&json!("{{QueueVar}}")).is_empty());
-        assert!(i.choice_values(&json!(42)).is_empty());
-    }
-
-    #[test]
-    fn choice_values_of_an_object_member_and_array_items() {
-        let i = input(Some(ChoicesKind::AudioFile), Some("audioFile"));
-        let prompt = json!({"promptType": "audio", "audioFile": "welcome.wav"});
-        assert_eq!(
-            i.choice_values(&prompt),
-            vec![("/audioFile".to_owned(), "welcome.wav")]
-        );
-        let text = json!({"promptType": "text", "text": "Hi"});
-        assert!(i.choice_values(&text).is_empty());
-        let list = json!([{"audioFile": "a.wav"}, {"audioFile": "b.wav"}]);
-        assert_eq!(
-            i.choice_values(&list),
-            vec![
-                ("/0/audioFile".to_owned(), "a.wav"),
-                ("/1/audioFile".to_owned(), "b.wav")
-            ]
-        );
-    }
-
-    #[test]
-    fn no_choices_no_values() {
-        assert!(input(None, None).choice_values(&json!("x")).is_empty());
-    }
 
     #[test]
     fn choices_kind_round_trips_and_has_codes() {

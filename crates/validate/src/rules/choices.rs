@@ -63,8 +63,9 @@ fn is_template(v: J<'_>) -> bool {
     v.as_str().is_some_and(|s| s.contains("{{"))
 }
 
-/// The constrained strings inside an input's value, with their pointer below the input
-/// (as [`catalog::InputDef::choice_values`], over the document tree).
+/// The constrained literal values in an input's value, each with its JSON Pointer relative to
+/// the input (`""`, `"/audioFile"`, `"/0/skill"`). Values containing `{{` are left out: they
+/// are resolved at run time, so no choice check applies to them.
 fn choice_values<'a>(input: &catalog::InputDef, value: J<'a>) -> Vec<(String, &'a str)> {
     let mut found = Vec::new();
     let field = input.choices_field.as_deref();
@@ -99,4 +100,60 @@ fn choice_values<'a>(input: &catalog::InputDef, value: J<'a>) -> Vec<(String, &'
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalog::ChoicesKind;
+    use serde_json::json;
+
+    fn input(choices: Option<ChoicesKind>, field: Option<&str>) -> catalog::InputDef {
+        serde_json::from_value(json!({
+            "name": "x", "displayName": "X", "description": "", "required": false,
+            "choices": choices, "choicesField": field, "templated": true
+        }))
+        .unwrap()
+    }
+
+    fn values(i: &catalog::InputDef, v: serde_json::Value) -> Vec<(String, String)> {
+        let text = serde_json::to_vec(&json!({ "v": v })).unwrap();
+        let mut scratch = crate::Scratch::default();
+        let doc = crate::Document::parse(&text, &mut scratch).unwrap();
+        let got = doc.root().get("v").unwrap();
+        choice_values(i, got)
+            .into_iter()
+            .map(|(p, s)| (p, s.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn of_a_plain_string() {
+        let i = input(Some(ChoicesKind::Queue), None);
+        assert_eq!(
+            values(&i, json!("Sales")),
+            vec![(String::new(), "Sales".into())]
+        );
+        assert!(values(&i, json!("{{QueueVar}}")).is_empty());
+        assert!(values(&i, json!(42)).is_empty());
+    }
+
+    #[test]
+    fn of_an_object_member_and_array_items() {
+        let i = input(Some(ChoicesKind::AudioFile), Some("audioFile"));
+        let prompt = json!({"promptType": "audio", "audioFile": "welcome.wav"});
+        assert_eq!(
+            values(&i, prompt),
+            vec![("/audioFile".to_owned(), "welcome.wav".to_owned())]
+        );
+        assert!(values(&i, json!({"promptType": "text", "text": "Hi"})).is_empty());
+        let list = json!([{"audioFile": "a.wav"}, {"audioFile": "b.wav"}]);
+        assert_eq!(
+            values(&i, list),
+            vec![
+                ("/0/audioFile".to_owned(), "a.wav".to_owned()),
+                ("/1/audioFile".to_owned(), "b.wav".to_owned())
+            ]
+        );
+    }
 }
