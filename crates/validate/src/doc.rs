@@ -162,19 +162,31 @@ impl<'b> Document<'b> {
     }
 
     /// The choices kinds the document's constrained inputs use (what a resolver must know).
+    /// A glance at the nodes' properties, not the view the rules build.
     pub fn choice_kinds(&self, catalog: &Catalog) -> Vec<catalog::ChoicesKind> {
+        let root = self.root();
+        let lists = [
+            root.get("nodes"),
+            root.get("eventFlows").and_then(|e| e.get("nodes")),
+        ];
         let mut kinds = Vec::new();
-        let view = View::new(self.root(), catalog);
-        for p in &view.procs {
-            for n in &p.nodes {
-                let (Some(def), Some(props)) = (n.def, n.inputs()) else {
-                    continue;
-                };
-                for i in &def.inputs {
-                    if let Some(k) = i.choices {
-                        if props.contains_key(&i.name) && !kinds.contains(&k) {
-                            kinds.push(k);
-                        }
+        for node in lists
+            .into_iter()
+            .flatten()
+            .filter_map(J::as_array)
+            .flat_map(Arr::iter)
+        {
+            let Some(props) = node.get("properties").and_then(J::as_object) else {
+                continue;
+            };
+            let def = props
+                .get("activityName")
+                .and_then(J::as_str)
+                .and_then(|a| catalog.activity(a));
+            for i in def.into_iter().flat_map(|d| &d.inputs) {
+                if let Some(k) = i.choices {
+                    if !kinds.contains(&k) && props.contains_key(&i.name) {
+                        kinds.push(k);
                     }
                 }
             }
