@@ -148,7 +148,7 @@ impl Parser<'_, '_> {
     fn or(&mut self) -> Option<Fast> {
         let mut left = self.and()?;
         while self.eat_name("or") {
-            left = fold(Fast::Bin(Op::Or, Box::new(left), Box::new(self.and()?)));
+            left = fold(Fast::Bin(Op::Or, Box::new(left), Box::new(self.and()?)))?;
         }
         Some(left)
     }
@@ -156,14 +156,14 @@ impl Parser<'_, '_> {
     fn and(&mut self) -> Option<Fast> {
         let mut left = self.not()?;
         while self.eat_name("and") {
-            left = fold(Fast::Bin(Op::And, Box::new(left), Box::new(self.not()?)));
+            left = fold(Fast::Bin(Op::And, Box::new(left), Box::new(self.not()?)))?;
         }
         Some(left)
     }
 
     fn not(&mut self) -> Option<Fast> {
         if self.eat_name("not") {
-            return Some(fold(Fast::Not(Box::new(self.not()?))));
+            return fold(Fast::Not(Box::new(self.not()?)));
         }
         self.compare()
     }
@@ -194,7 +194,7 @@ impl Parser<'_, '_> {
                 if self.compare_op().is_some() {
                     return None;
                 }
-                Some(fold(Fast::Bin(op, Box::new(left), Box::new(right))))
+                fold(Fast::Bin(op, Box::new(left), Box::new(right)))
             }
         }
     }
@@ -209,7 +209,7 @@ impl Parser<'_, '_> {
             } else {
                 return Some(left);
             };
-            left = fold(Fast::Bin(op, Box::new(left), Box::new(self.product()?)));
+            left = fold(Fast::Bin(op, Box::new(left), Box::new(self.product()?)))?;
         }
     }
 
@@ -227,7 +227,7 @@ impl Parser<'_, '_> {
             } else {
                 return Some(left);
             };
-            left = fold(Fast::Bin(op, Box::new(left), Box::new(self.unary()?)));
+            left = fold(Fast::Bin(op, Box::new(left), Box::new(self.unary()?)))?;
         }
     }
 
@@ -244,7 +244,7 @@ impl Parser<'_, '_> {
                 }
                 p
             };
-            return Some(fold(Fast::Neg(Box::new(operand))));
+            return fold(Fast::Neg(Box::new(operand)));
         }
         self.postfix()
     }
@@ -300,47 +300,52 @@ impl Parser<'_, '_> {
 }
 
 /// Folds constant operations exactly as minijinja's code generator does, since folding
-/// changes results: a constant `0 and x` is `false`, not `0`.
-fn fold(e: Fast) -> Fast {
-    match &e {
+/// changes results: a constant `0 and x` is `false`, not `0`. `None` (outside the subset)
+/// when an operation on constants is one this evaluator does not compute: minijinja folds it
+/// (`'gold' * 0` is `""`), and what it folds to changes how the operators around it fold.
+fn fold(e: Fast) -> Option<Fast> {
+    Some(match &e {
         Fast::Not(a) => match &**a {
             Fast::Lit(v) => Fast::Lit(Value::from(!v.is_true())),
             _ => e,
         },
         Fast::Neg(a) => match &**a {
-            Fast::Lit(v) => match number(v) {
-                Some(Num::Int(i)) => i
-                    .checked_neg()
-                    .map(|n| Fast::Lit(Value::from(n)))
-                    .unwrap_or(e),
-                Some(Num::Float(f)) => Fast::Lit(Value::from(-f)),
-                None => e,
+            Fast::Lit(v) => match number(v)? {
+                Num::Int(i) => Fast::Lit(Value::from(i.checked_neg()?)),
+                Num::Float(f) => Fast::Lit(Value::from(-f)),
             },
             _ => e,
         },
         Fast::Bin(op, a, b) => {
             let (Fast::Lit(l), Fast::Lit(r)) = (&**a, &**b) else {
-                return e;
+                return Some(e);
             };
-            let folded = match op {
-                Op::And => Some(if l.is_true() && r.is_true() {
-                    r.clone()
-                } else {
-                    Value::from(false)
-                }),
-                Op::Or => Some(if l.is_true() { l.clone() } else { r.clone() }),
-                Op::Eq => Some(Value::from(l == r)),
-                Op::Ne => Some(Value::from(l != r)),
-                Op::Lt => Some(Value::from(l < r)),
-                Op::Le => Some(Value::from(l <= r)),
-                Op::Gt => Some(Value::from(l > r)),
-                Op::Ge => Some(Value::from(l >= r)),
-                _ => arith(*op, l, r),
-            };
-            folded.map(Fast::Lit).unwrap_or(e)
+            Fast::Lit(match op {
+                Op::And => {
+                    if l.is_true() && r.is_true() {
+                        r.clone()
+                    } else {
+                        Value::from(false)
+                    }
+                }
+                Op::Or => {
+                    if l.is_true() {
+                        l.clone()
+                    } else {
+                        r.clone()
+                    }
+                }
+                Op::Eq => Value::from(l == r),
+                Op::Ne => Value::from(l != r),
+                Op::Lt => Value::from(l < r),
+                Op::Le => Value::from(l <= r),
+                Op::Gt => Value::from(l > r),
+                Op::Ge => Value::from(l >= r),
+                _ => arith(*op, l, r)?,
+            })
         }
         _ => e,
-    }
+    })
 }
 
 impl Fast {
@@ -601,6 +606,8 @@ mod tests {
             "(a + b) * (f - 1)",
             "a == 7.0",
             "f >= 2.5",
+            // minijinja folds `'gold' * 0` to "" and then the `and` to false.
+            "(\"\" and ('gold' * 0))",
         ] {
             agree(src);
         }
