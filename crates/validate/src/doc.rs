@@ -608,7 +608,7 @@ fn node<'a>(v: J<'a>, catalog: &'a Catalog, ok: &mut bool) -> NodeV<'a> {
                 Kind::Obj(p) => {
                     n.props = Some(x);
                     n.inputs = Some(p);
-                    // A scan: `activityName` is nearly always the first key.
+                    // The last `activityName` when repeated, as the typed model reads it.
                     n.activity_name = p.get("activityName").and_then(J::as_str);
                 }
                 Kind::Null => {}
