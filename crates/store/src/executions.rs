@@ -26,7 +26,9 @@
 //!   the lease runs out, or (for finished tasks) forever, harmlessly — claims only ever take
 //!   `running` and `waiting` executions.
 //! - Trace records are numbered 1, 2, 3, ... per execution, continuing across checkpoints
-//!   (from a counter on the row, `trace_seq`). Retention ([`Store::prune_traces`]) removes
+//!   (from a counter on the row, `trace_seq`). A checkpoint stores its records as one row of
+//!   `execution_traces` (a JSON array, numbered from its first record; migration 0005), and
+//!   readers flatten the rows back into records. Retention ([`Store::prune_traces`]) removes
 //!   the trace of finished executions and keeps the execution rows and their counters.
 //! - Executions reference their org (deleting the org deletes them with their timers and
 //!   traces) but not their flow: deleting a flow keeps the history of the tasks that ran it,
@@ -236,9 +238,6 @@ const CLAIMED_COLUMNS: &str = "id, org_id, flow_id, flow_version, state, pending
 /// The statuses of executions that have not finished: the ones claims take.
 const UNFINISHED: &str = "('running', 'waiting')";
 
-/// Rows per multi-row `INSERT`: far below both backends' bind-parameter limits.
-const ROWS_PER_INSERT: usize = 500;
-
 /// Leases never run past this (the fixed-width SQLite encoding has four-digit years).
 const LATEST_LEASE_MILLIS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
 
@@ -297,12 +296,29 @@ struct ClaimedRow {
     claim_rowid: Option<i64>,
 }
 
+/// One row of `execution_traces`: the records one checkpoint appended, `seq` the number of
+/// the first (migration 0005).
 #[derive(sqlx::FromRow)]
 struct TraceDbRow {
     execution_id: String,
     seq: i64,
-    record: String,
+    records: String,
     at: Ts,
+}
+
+/// Serialized trace records as the JSON array one trace row holds (and the SQLite checkpoint
+/// trigger takes).
+fn records_array(records: &[&str]) -> String {
+    let mut text = String::with_capacity(2 + records.iter().map(|r| r.len() + 1).sum::<usize>());
+    text.push('[');
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text += record;
+    }
+    text.push(']');
+    text
 }
 
 /// A task's pending timers as the row keeps them (`executions.timers`): a JSON array of
@@ -315,8 +331,11 @@ fn encode_timers(timers: &[(i64, DateTime<Utc>)]) -> (String, Option<Ts>) {
         if i > 0 {
             text.push(',');
         }
-        let due = Ts::new(*due).0.format("%Y-%m-%dT%H:%M:%S%.3fZ");
-        text += &format!("[{timer_id},\"{due}\"]");
+        text.push('[');
+        text += &timer_id.to_string();
+        text.push_str(",\"");
+        text += &Ts::new(*due).text();
+        text.push_str("\"]");
     }
     text.push(']');
     let next_due = timers.iter().map(|(_, due)| *due).min().map(Ts::new);
@@ -336,17 +355,10 @@ fn decode_timers(text: &str) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
         .collect()
 }
 
-/// `INSERT INTO execution_traces` of `rows` rows; `$1` is the execution id, `$2` the time,
-/// then `(seq, record)` per row.
-fn trace_insert_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|i| format!("($1, ${}, ${}, $2)", 3 + 2 * i, 4 + 2 * i))
-        .collect();
-    format!(
-        "INSERT INTO execution_traces (execution_id, seq, record, at) VALUES {}",
-        values.join(", ")
-    )
-}
+/// The trace row of a new execution's first checkpoint: `$1` the execution id, `$2` the
+/// records ([`records_array`]), `$3` the time; numbered from 1.
+const FIRST_TRACE: &str =
+    "INSERT INTO execution_traces (execution_id, seq, records, at) VALUES ($1, 1, $2, $3)";
 
 /// Explains a checkpoint that matched no row (with [`refused`]).
 const CURRENT_STEP: &str = "SELECT step FROM executions WHERE org_id = $1 AND id = $2";
@@ -359,31 +371,37 @@ fn refused(current: Option<i64>) -> StoreError {
     }
 }
 
-/// A whole checkpoint on PostgreSQL, one statement: `$1` org, `$2` id, `$3` expected step,
+/// A checkpoint without trace records on PostgreSQL: `$1` org, `$2` id, `$3` expected step,
 /// `$4`..`$9` status, state, pending, error, finished_at (NULL: unchanged), updated_at,
 /// `$10` how many trace records the checkpoint adds, `$11` and `$12` the timers and the
-/// soonest due ([`encode_timers`]), `$13` the trace records. The trace insert reads the
-/// guarded update's row, so nothing is appended when it matched nothing (stale or missing:
-/// no row is returned).
+/// soonest due ([`encode_timers`]). It matched a row (one row affected) or wrote nothing.
 ///
 /// No column it sets is indexed (nor in a partial index's predicate) but `finished_at`,
 /// which changes only on the last step: the update is HOT (PostgreSQL compares values).
+const CHECKPOINT_ROW_POSTGRES: &str = "UPDATE executions SET status = $4, state = $5, \
+     pending = $6, error = $7, finished_at = COALESCE($8, finished_at), updated_at = $9, \
+     step = step + 1, trace_seq = trace_seq + $10, timers = $11, next_due = $12 \
+     WHERE org_id = $1 AND id = $2 AND step = $3";
+
+/// A whole checkpoint on PostgreSQL, one statement: [`CHECKPOINT_ROW_POSTGRES`] and the
+/// checkpoint's one trace row, `$13` its records ([`records_array`]), numbered from the
+/// counter the update bumped. The insert reads the guarded update's row, so nothing is
+/// appended when it matched nothing; the statement's row count is the insert's: one if the
+/// checkpoint was written, none if not. Nothing is returned (the new step is `$3 + 1`).
 const CHECKPOINT_POSTGRES: &str = "WITH cur AS ( \
          UPDATE executions SET status = $4, state = $5, pending = $6, error = $7, \
              finished_at = COALESCE($8, finished_at), updated_at = $9, step = step + 1, \
              trace_seq = trace_seq + $10, timers = $11, next_due = $12 \
          WHERE org_id = $1 AND id = $2 AND step = $3 \
-         RETURNING id, step, trace_seq \
-     ), traced AS ( \
-         INSERT INTO execution_traces (execution_id, seq, record, at) \
-         SELECT cur.id, cur.trace_seq - $10 + r.n, r.record, $9 \
-         FROM cur, unnest($13::TEXT[]) WITH ORDINALITY AS r (record, n) \
+         RETURNING trace_seq - $10 + 1 AS seq \
      ) \
-     SELECT step FROM cur";
+     INSERT INTO execution_traces (execution_id, seq, records, at) \
+     SELECT $2, seq, $13, $9 FROM cur";
 
 /// A whole checkpoint on SQLite, one statement: the same parameters, `$13` the trace
-/// records as one JSON array. The `execution_checkpoints` view's trigger (migration 0004)
-/// checks the guard, appends the trace and updates the row; a stale or missing execution
+/// records as one JSON array ([`records_array`]). The `execution_checkpoints` view's trigger
+/// (migration 0004, its trace insert replaced by 0005) checks the guard, appends the one
+/// trace row (none without records) and updates the row; a stale or missing execution
 /// aborts it with [`STALE_CHECKPOINT`] and nothing written. Only the last step's update
 /// names `finished_at`, so no other step touches an index: the statement writes the row's
 /// page and the trace's.
@@ -393,23 +411,6 @@ const CHECKPOINT_SQLITE: &str = "INSERT INTO execution_checkpoints (org_id, id, 
 
 /// The message of the trigger's abort when the guard fails.
 const STALE_CHECKPOINT: &str = "switchboard: stale checkpoint";
-
-/// Appends `$records` (serialized JSON) to the trace of execution `$id`, numbered from
-/// `$first_seq`, inside transaction `$tx`.
-macro_rules! append_trace {
-    ($tx:ident, $id:expr, $first_seq:expr, $records:expr, $at:expr) => {
-        let mut seq: i64 = $first_seq;
-        for chunk in $records.chunks(ROWS_PER_INSERT) {
-            let sql = trace_insert_sql(chunk.len());
-            let mut query = sqlx::query(&sql).bind($id).bind($at);
-            for record in chunk {
-                query = query.bind(seq).bind(record);
-                seq += 1;
-            }
-            query.execute(&mut *$tx).await?;
-        }
-    };
-}
 
 /// When a lease of `lease` taken at `now` runs out (capped at the year 9999).
 fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
@@ -446,7 +447,8 @@ impl Store {
             state: String,
             pending: String,
             timers: (String, Option<Ts>),
-            trace: Vec<String>,
+            /// The trace row's records, None without any.
+            trace: Option<String>,
         }
         // Encoded before the transaction starts, so the single SQLite writer is held only
         // for the statements.
@@ -457,7 +459,10 @@ impl Store {
                     state: to_json(&n.record.state)?,
                     pending: to_json(&n.record.pending)?,
                     timers: encode_timers(n.timers),
-                    trace: n.trace.iter().map(to_json).collect::<Result<Vec<_>, _>>()?,
+                    trace: match n.trace {
+                        [] => None,
+                        records => Some(to_json(records)?),
+                    },
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -484,13 +489,20 @@ impl Store {
                     .bind(Ts::opt(e.finished_at))
                     .bind(&e.lease_owner)
                     .bind(Ts::opt(e.lease_until))
-                    .bind(count_arg(enc.trace.len() as u64))
+                    .bind(count_arg(n.trace.len() as u64))
                     .bind(&enc.timers.0)
                     .bind(enc.timers.1)
                     .execute(&mut *tx)
                     .await
                     .map_err(|err| write_error(err, "executions", &e.org_id, &e.id, &e.id))?;
-                append_trace!(tx, &e.id, 1, enc.trace, at);
+                if let Some(records) = &enc.trace {
+                    sqlx::query(FIRST_TRACE)
+                        .bind(&e.id)
+                        .bind(records)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
         });
         Ok(())
@@ -510,9 +522,10 @@ impl Store {
     /// both backends (one call, and on SQLite no transaction of ours to close); the timers
     /// are two columns of the row, not rows of a table with its own indexes; the row's trace
     /// counter (`trace_seq`) numbers the new records; no column a step changes is indexed
-    /// before the last step; nothing is read back. A step writes the row and its trace
-    /// records: on SQLite two b-tree pages (the trace is `WITHOUT ROWID`), on PostgreSQL a
-    /// heap-only update of the row and a trace tuple with its key.
+    /// before the last step; nothing is read back. A step writes the row and one trace row
+    /// holding all its records: on SQLite two b-tree pages (the trace is `WITHOUT ROWID`), on
+    /// PostgreSQL a heap-only update of the row and a trace tuple with its key (no foreign
+    /// key to check: migration 0005).
     pub async fn checkpoint_execution(
         &self,
         org_id: &str,
@@ -520,6 +533,7 @@ impl Store {
         c: &Checkpoint,
     ) -> Result<i64, StoreError> {
         let trace: Vec<&str> = c.trace.iter().map(|r| r.get()).collect();
+        let records = records_array(&trace);
         let at = Ts::new(c.at);
         let added = count_arg(trace.len() as u64);
         let (timers, next_due) = encode_timers(&c.timers);
@@ -542,22 +556,19 @@ impl Store {
         // trips, and nothing left half-done if this future is dropped.
         let written: Option<i64> = match &self.db {
             crate::Db::Postgres(pool) => {
-                bind_guard!(sqlx::query_scalar(CHECKPOINT_POSTGRES), guard)
-                    .bind(&trace)
-                    .fetch_optional(pool)
-                    .await?
+                let done = if trace.is_empty() {
+                    bind_guard!(sqlx::query(CHECKPOINT_ROW_POSTGRES), guard)
+                        .execute(pool)
+                        .await?
+                } else {
+                    bind_guard!(sqlx::query(CHECKPOINT_POSTGRES), guard)
+                        .bind(records)
+                        .execute(pool)
+                        .await?
+                };
+                (done.rows_affected() > 0).then_some(c.expected_step + 1)
             }
             crate::Db::Sqlite { write, .. } => {
-                let mut records =
-                    String::with_capacity(2 + trace.iter().map(|r| r.len() + 1).sum::<usize>());
-                records.push('[');
-                for (i, record) in trace.iter().enumerate() {
-                    if i > 0 {
-                        records.push(',');
-                    }
-                    records += record;
-                }
-                records.push(']');
                 let done = bind_guard!(sqlx::query(CHECKPOINT_SQLITE), guard)
                     .bind(records)
                     .execute(write)
@@ -954,11 +965,11 @@ impl Store {
             .collect())
     }
 
-    /// The trace of the org's execution `id`, in order (empty for an unknown execution, or
-    /// one whose trace was pruned).
+    /// The trace of the org's execution `id`, record by record in order (empty for an
+    /// unknown execution, or one whose trace was pruned).
     pub async fn trace_of(&self, org_id: &str, id: &str) -> Result<Vec<TraceRow>, StoreError> {
         let rows = reader!(self, |pool| sqlx::query_as::<_, TraceDbRow>(
-            "SELECT t.execution_id, t.seq, t.record, t.at \
+            "SELECT t.execution_id, t.seq, t.records, t.at \
              FROM execution_traces t JOIN executions e ON e.id = t.execution_id \
              WHERE e.org_id = $1 AND t.execution_id = $2 ORDER BY t.seq"
         )
@@ -966,30 +977,53 @@ impl Store {
         .bind(id)
         .fetch_all(pool)
         .await)?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(TraceRow {
-                    record: from_json(&row.record, "execution_traces.record")?,
-                    execution_id: row.execution_id,
-                    seq: row.seq,
+        let mut trace = Vec::with_capacity(rows.len());
+        for row in rows {
+            let records: Vec<serde_json::Value> =
+                from_json(&row.records, "execution_traces.records")?;
+            for (seq, record) in (row.seq..).zip(records) {
+                trace.push(TraceRow {
+                    execution_id: row.execution_id.clone(),
+                    seq,
+                    record,
                     at: row.at.0,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(trace)
     }
 
-    /// Retention: deletes the trace rows of every execution that finished before `before`
-    /// (the executions themselves stay). Returns how many rows went.
+    /// Retention: deletes the trace of every execution that finished before `before` (the
+    /// executions themselves stay). Returns how many trace records went.
+    ///
+    /// One transaction: the records are counted, then their rows deleted. A row holds a
+    /// checkpoint's records from its `seq` on, and retention takes all of an execution's
+    /// rows, so an execution loses the records from its first remaining row's `seq` to its
+    /// counter `trace_seq`: counted from the key and the row, no JSON read.
     pub async fn prune_traces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let pruned = writer!(self, |pool| sqlx::query(
-            "DELETE FROM execution_traces WHERE execution_id IN \
-                 (SELECT id FROM executions WHERE finished_at < $1)"
-        )
-        .bind(Ts::new(before))
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(pruned)
+        let before = Ts::new(before);
+        let pruned = transaction!(self, |tx| {
+            let records: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(e.trace_seq - t.first_seq + 1), 0) AS BIGINT) \
+                 FROM (SELECT execution_id, MIN(seq) AS first_seq FROM execution_traces \
+                       WHERE execution_id IN \
+                           (SELECT id FROM executions WHERE finished_at < $1) \
+                       GROUP BY execution_id) t \
+                 JOIN executions e ON e.id = t.execution_id",
+            )
+            .bind(before)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM execution_traces WHERE execution_id IN \
+                     (SELECT id FROM executions WHERE finished_at < $1)",
+            )
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+            records
+        });
+        Ok(u64::try_from(pruned).unwrap_or(0))
     }
 }
 
@@ -998,12 +1032,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn multi_row_inserts_number_their_placeholders() {
-        assert_eq!(
-            trace_insert_sql(2),
-            "INSERT INTO execution_traces (execution_id, seq, record, at) \
-             VALUES ($1, $3, $4, $2), ($1, $5, $6, $2)"
-        );
+    fn trace_rows_hold_a_json_array_of_records() {
+        assert_eq!(records_array(&[]), "[]");
+        assert_eq!(records_array(&[r#"{"a":1}"#, "2"]), r#"[{"a":1},2]"#);
     }
 
     #[test]

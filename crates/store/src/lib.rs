@@ -46,9 +46,10 @@
 //! - `executions` — durable executions (tasks): one row per execution holding the engine
 //!   state and pending commands as JSON, its pending timers (`timers`, `next_due`), the flow
 //!   version it runs on, a `step` counter guarding checkpoints, and a lease (owner, expiry)
-//!   naming the process that runs it; and the append-only trace (`execution_traces`,
-//!   numbered per execution, pruned by retention). A checkpoint — row, timers, trace — is
-//!   one statement, and no column it changes before the last step is indexed. Processes
+//!   naming the process that runs it; and the append-only trace (`execution_traces`, one
+//!   row per checkpoint holding its records, numbered per execution, pruned by retention).
+//!   A checkpoint — row, timers, trace — is one statement, and no column it changes before
+//!   the last step is indexed. Processes
 //!   claim unfinished executions whose lease is free or expired with `FOR UPDATE SKIP
 //!   LOCKED` (on SQLite the single writer makes the same one-statement `UPDATE ...
 //!   RETURNING` claim safe), walking an index of the unfinished ones from a cursor.

@@ -12,7 +12,7 @@
 //! - Constraint violations are classified by constraint name (PostgreSQL) or by the columns
 //!   SQLite names in its message, so callers get `NameConflict` rather than a database error.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, SubsecRound, Timelike, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::encode::IsNull;
@@ -45,7 +45,36 @@ impl Ts {
     pub(crate) fn opt(at: Option<DateTime<Utc>>) -> Option<Self> {
         at.map(Ts::new)
     }
+
+    /// The SQLite text of the timestamp (`2026-01-15T09:12:00.000Z`), written digit by digit:
+    /// every checkpoint writes a few, and chrono's `format` interprets its pattern each time.
+    /// Years outside 0..=9999 and leap seconds go through chrono (not fixed-width then).
+    pub(crate) fn text(&self) -> String {
+        let at = self.0;
+        let (year, millis) = (at.year(), at.timestamp_subsec_millis());
+        if !(0..=9999).contains(&year) || millis > 999 {
+            return at.format(TEXT_FORMAT).to_string();
+        }
+        let mut text = String::with_capacity(24);
+        let mut digits = |n: u32, width: u32, after: char| {
+            for place in (0..width).rev() {
+                text.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+            }
+            text.push(after);
+        };
+        digits(year as u32, 4, '-');
+        digits(at.month(), 2, '-');
+        digits(at.day(), 2, 'T');
+        digits(at.hour(), 2, ':');
+        digits(at.minute(), 2, ':');
+        digits(at.second(), 2, '.');
+        digits(millis, 3, 'Z');
+        text
+    }
 }
+
+/// [`Ts::text`] as a chrono pattern.
+const TEXT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
 
 impl Type<Sqlite> for Ts {
     fn type_info() -> SqliteTypeInfo {
@@ -59,7 +88,7 @@ impl Type<Sqlite> for Ts {
 
 impl<'q> Encode<'q, Sqlite> for Ts {
     fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
-        let text = self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let text = self.text();
         <String as Encode<'q, Sqlite>>::encode(text, buf)
     }
 }
@@ -223,5 +252,22 @@ mod tests {
             .map(|d| d.with_timezone(&Utc))
             .ok();
         assert_eq!(at.map(truncate_to_millis), expected);
+    }
+
+    #[test]
+    fn timestamp_text_is_chronos_fixed_width_format() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        for s in [
+            "2026-01-15T09:12:00.123456Z",
+            "1970-01-01T00:00:00Z",
+            "0001-02-03T04:05:06.007Z",
+            "9999-12-31T23:59:59.999Z",
+            "2024-02-29T23:59:59.990Z",
+        ] {
+            let ts = Ts::new(at(s));
+            assert_eq!(ts.text(), ts.0.format(TEXT_FORMAT).to_string(), "{s}");
+        }
+        let far = Ts(DateTime::<Utc>::MAX_UTC);
+        assert_eq!(far.text(), far.0.format(TEXT_FORMAT).to_string());
     }
 }
