@@ -366,13 +366,38 @@ impl<'a> Obj<'a> {
     /// typed model and `jsonschema`) reads it.
     pub fn get(self, key: &str) -> Option<J<'a>> {
         self.iter()
-            .filter(|(k, _)| *k == key)
+            .filter(|(k, _)| same(k, key))
             .last()
             .map(|(_, v)| v)
     }
     pub fn contains_key(self, key: &str) -> bool {
         self.get(key).is_some()
     }
+}
+
+/// String equality that never calls `memcmp`. Keys and names are short: for them the library
+/// call (a PLT jump and a size dispatch) costs several times the comparison, and matching
+/// the keys of every node and edge made it a twentieth of a validation's time.
+#[inline(always)]
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Two overlapping words cover every byte: head and tail.
+    if n >= 8 {
+        if n > 16 {
+            return a == b;
+        }
+        let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().unwrap());
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    if n >= 4 {
+        let word = |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().unwrap());
+        return word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 fn key_str<'a>(n: &Node<'a>) -> &'a str {
@@ -499,43 +524,56 @@ impl<'a> View<'a> {
             return view;
         };
         let mut ok = true;
-        for (key, v) in top.iter() {
-            match key {
-                "nodes" => view.procs[0].nodes = elements(v, &mut ok, |x, ok| node(x, catalog, ok)),
-                "edges" => view.procs[0].edges = elements(v, &mut ok, edge),
-                "variables" => view.variables = elements(v, &mut ok, variable),
-                "preferences" => {
+        for (k, v) in top.iter() {
+            match k {
+                k if same(k, "nodes") => {
+                    view.procs[0].nodes = elements(v, &mut ok, |x, ok| node(x, catalog, ok))
+                }
+                k if same(k, "edges") => view.procs[0].edges = elements(v, &mut ok, edge),
+                k if same(k, "variables") => view.variables = elements(v, &mut ok, variable),
+                k if same(k, "preferences") => {
                     elements(v, &mut ok, preference);
                 }
-                "eventFlows" => match v.as_object() {
+                k if same(k, "eventFlows") => match v.as_object() {
                     Some(ef) => {
                         for (k, x) in ef.iter() {
                             match k {
-                                "nodes" => {
+                                k if same(k, "nodes") => {
                                     view.procs[1].nodes =
                                         elements(x, &mut ok, |x, ok| node(x, catalog, ok))
                                 }
-                                "edges" => view.procs[1].edges = elements(x, &mut ok, edge),
+                                k if same(k, "edges") => {
+                                    view.procs[1].edges = elements(x, &mut ok, edge)
+                                }
                                 _ => {}
                             }
                         }
                     }
                     None => ok &= v.is_null(),
                 },
-                "flowType" => match v.as_str() {
+                k if same(k, "flowType") => match v.as_str() {
                     Some("FLOW") => view.flow_type = FlowType::Flow,
                     Some("SUBFLOW") => view.flow_type = FlowType::Subflow,
                     _ => ok &= v.is_null(),
                 },
-                "version" => {
+                k if same(k, "version") => {
                     ok &= match v.kind() {
                         Kind::Null => true,
                         Kind::Num(n) => n.as_i64().is_some(),
                         _ => false,
                     }
                 }
-                "status" => ok &= v.is_null() || matches!(v.as_str(), Some("Draft" | "Published")),
-                "id" | "orgId" | "name" | "contactType" | "description" => ok &= is_str(v),
+                k if same(k, "status") => {
+                    ok &= v.is_null() || matches!(v.as_str(), Some("Draft" | "Published"))
+                }
+                k if (same(k, "id")
+                    || same(k, "orgId")
+                    || same(k, "name")
+                    || same(k, "contactType")
+                    || same(k, "description")) =>
+                {
+                    ok &= is_str(v)
+                }
                 _ => {}
             }
         }
@@ -589,14 +627,14 @@ fn node<'a>(v: J<'a>, catalog: &'a Catalog, ok: &mut bool) -> NodeV<'a> {
     let mut fine = true;
     for (k, x) in o.iter() {
         match k {
-            "id" => n.id = str_field(x, &mut fine),
-            "name" => n.name = str_field(x, &mut fine),
-            "activityType" => {
+            k if same(k, "id") => n.id = str_field(x, &mut fine),
+            k if same(k, "name") => n.name = str_field(x, &mut fine),
+            k if same(k, "activityType") => {
                 n.activity_type = match str_field(x, &mut fine) {
-                    Some("start") => Some(ActivityType::Start),
-                    Some("action") => Some(ActivityType::Action),
-                    Some("event") => Some(ActivityType::Event),
-                    Some("end") => Some(ActivityType::End),
+                    Some(t) if same(t, "start") => Some(ActivityType::Start),
+                    Some(t) if same(t, "action") => Some(ActivityType::Action),
+                    Some(t) if same(t, "event") => Some(ActivityType::Event),
+                    Some(t) if same(t, "end") => Some(ActivityType::End),
                     Some(_) => {
                         fine = false;
                         None
@@ -604,7 +642,7 @@ fn node<'a>(v: J<'a>, catalog: &'a Catalog, ok: &mut bool) -> NodeV<'a> {
                     None => None,
                 }
             }
-            "properties" => match x.kind() {
+            k if same(k, "properties") => match x.kind() {
                 Kind::Obj(p) => {
                     n.props = Some(x);
                     n.inputs = Some(p);
@@ -642,11 +680,11 @@ fn edge<'a>(v: J<'a>, ok: &mut bool) -> EdgeV<'a> {
     let mut fine = true;
     for (k, x) in o.iter() {
         match k {
-            "id" => e.id = str_field(x, &mut fine),
-            "from" => e.from = str_field(x, &mut fine),
-            "to" => e.to = str_field(x, &mut fine),
-            "condition" => e.condition = str_field(x, &mut fine),
-            "properties" => match x.kind() {
+            k if same(k, "id") => e.id = str_field(x, &mut fine),
+            k if same(k, "from") => e.from = str_field(x, &mut fine),
+            k if same(k, "to") => e.to = str_field(x, &mut fine),
+            k if same(k, "condition") => e.condition = str_field(x, &mut fine),
+            k if same(k, "properties") => match x.kind() {
                 Kind::Obj(o) => e.props = Some(o),
                 Kind::Null => {}
                 _ => fine = false,
@@ -670,8 +708,8 @@ fn variable<'a>(v: J<'a>, ok: &mut bool) -> Var<'a> {
     let mut fine = true;
     for (k, x) in o.iter() {
         match k {
-            "name" => var.name = str_field(x, &mut fine),
-            "type" => {
+            k if same(k, "name") => var.name = str_field(x, &mut fine),
+            k if same(k, "type") => {
                 var.ty = match x.as_str() {
                     Some("STRING") => Field::Value(VariableType::String),
                     Some("INTEGER") => Field::Value(VariableType::Integer),
@@ -685,9 +723,13 @@ fn variable<'a>(v: J<'a>, ok: &mut bool) -> Var<'a> {
                     }
                 }
             }
-            "value" if !x.is_null() => var.value = Some(x),
-            "description" => fine &= is_str(x),
-            "isCAD" | "isAgentEditable" | "isReportable" | "isSecure" => {
+            k if same(k, "value") && !x.is_null() => var.value = Some(x),
+            k if same(k, "description") => fine &= is_str(x),
+            k if (same(k, "isCAD")
+                || same(k, "isAgentEditable")
+                || same(k, "isReportable")
+                || same(k, "isSecure")) =>
+            {
                 fine &= matches!(x.kind(), Kind::Null | Kind::Bool(_))
             }
             _ => {}
@@ -713,11 +755,23 @@ fn preference(v: J<'_>, ok: &mut bool) {
     }
 }
 
+/// A node name as a hash key, compared with [`same`] (a lookup per edge end).
+#[derive(Hash, Clone, Copy)]
+pub(crate) struct Name<'a>(pub &'a str);
+
+impl PartialEq for Name<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        same(self.0, other.0)
+    }
+}
+
+impl Eq for Name<'_> {}
+
 /// Indexes over one process, built once per validation: names resolved to node indexes
 /// once, so the rules walk edges by index.
 pub(crate) struct Graph<'a> {
     /// First node index per name.
-    pub by_name: HashMap<&'a str, usize>,
+    pub by_name: HashMap<Name<'a>, usize>,
     /// Per edge, the (first) node its `from` / `to` names, in this process.
     pub from: Vec<Option<usize>>,
     pub to: Vec<Option<usize>>,
@@ -736,9 +790,12 @@ impl<'a> Graph<'a> {
             .nodes
             .iter()
             .enumerate()
-            .map(|(i, node)| node.name.map(|name| *by_name.entry(name).or_insert(i)))
+            .map(|(i, node)| {
+                node.name
+                    .map(|name| *by_name.entry(Name(name)).or_insert(i))
+            })
             .collect();
-        let resolve = |name: Option<&str>| name.and_then(|x| by_name.get(x).copied());
+        let resolve = |name: Option<&'a str>| name.and_then(|x| by_name.get(&Name(x)).copied());
         let from: Vec<Option<usize>> = p.edges.iter().map(|e| resolve(e.from)).collect();
         let to = p.edges.iter().map(|e| resolve(e.to)).collect();
         let mut start = vec![0; n + 1];
@@ -813,7 +870,7 @@ pub(crate) fn json_eq(a: &serde_json::Value, b: J<'_>) -> bool {
     match (a, b.kind()) {
         (S::Null, Kind::Null) => true,
         (S::Bool(x), Kind::Bool(y)) => *x == y,
-        (S::String(x), Kind::Str(y)) => x == y,
+        (S::String(x), Kind::Str(y)) => same(x, y),
         (S::Number(x), Kind::Num(y)) => {
             if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
                 x == y

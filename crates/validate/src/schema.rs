@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::doc::{json_eq, Kind, J};
+use crate::doc::{json_eq, same, Kind, J};
 
 /// An input schema, as a compiled fast check when it can be, and always as `jsonschema`.
 pub(crate) struct Schema {
@@ -188,7 +188,7 @@ impl Check {
                 if !k.required.is_empty() || !k.properties.is_empty() || k.additional.is_some() {
                     let mut seen = 0usize;
                     for (key, x) in o.iter() {
-                        match k.properties.iter().position(|(p, _)| p == key) {
+                        match k.properties.iter().position(|(p, _)| same(p, key)) {
                             Some(i) => {
                                 if !self.node_valid(&k.properties[i].1, x, d) {
                                     return false;
@@ -202,7 +202,7 @@ impl Check {
                                 }
                             }
                         }
-                        if k.required.iter().any(|r| r == key) {
+                        if k.required.iter().any(|r| same(r, key)) {
                             seen += 1;
                         }
                     }

@@ -35,8 +35,9 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                 }
             }
             let Some(kind) = input.choices else { continue };
-            for (rel, s) in choice_values(input, value) {
+            for (item, s) in choice_values(input, value) {
                 if cx.opts.resolver.contains(kind, s) == Some(false) {
+                    let rel = relative_pointer(input, item);
                     cx.push(
                         crate::Diagnostic::error(
                             &format!("{}{rel}", path()),
@@ -63,43 +64,39 @@ fn is_template(v: J<'_>) -> bool {
     v.as_str().is_some_and(|s| s.contains("{{"))
 }
 
-/// The constrained literal values in an input's value, each with its JSON Pointer relative to
-/// the input (`""`, `"/audioFile"`, `"/0/skill"`). Values containing `{{` are left out: they
-/// are resolved at run time, so no choice check applies to them.
-fn choice_values<'a>(input: &catalog::InputDef, value: J<'a>) -> Vec<(String, &'a str)> {
-    let mut found = Vec::new();
+/// The constrained literal values in an input's value, each with the index of the array item
+/// it is in (`None` when the value is not an array). Values containing `{{` are left out:
+/// they are resolved at run time, so no choice check applies to them. Nothing is allocated
+/// for a value with one literal or none (nearly all of them): pointers are formatted by
+/// [`relative_pointer`], only for a diagnostic.
+fn choice_values<'a>(input: &catalog::InputDef, value: J<'a>) -> Vec<(Option<usize>, &'a str)> {
     let field = input.choices_field.as_deref();
-    let member = |v: J<'a>| -> Option<J<'a>> {
-        match field {
-            Some(f) => v.get(f),
-            None => Some(v),
-        }
-    };
-    let suffix = field
-        .map(|f| format!("/{}", flow::pointer::escape(f)))
-        .unwrap_or_default();
-    let mut push = |pointer: String, v: J<'a>| {
-        if let Some(s) = v.as_str() {
-            if !s.contains("{{") {
-                found.push((pointer, s));
-            }
-        }
+    let literal = |v: J<'a>| -> Option<&'a str> {
+        let v = match field {
+            Some(f) => v.get(f)?,
+            None => v,
+        };
+        v.as_str().filter(|s| !s.contains("{{"))
     };
     match value.as_array() {
-        Some(items) => {
-            for (i, item) in items.iter().enumerate() {
-                if let Some(v) = member(item) {
-                    push(format!("/{i}{suffix}"), v);
-                }
-            }
-        }
-        None => {
-            if let Some(v) = member(value) {
-                push(suffix.clone(), v);
-            }
-        }
+        Some(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| literal(item).map(|s| (Some(i), s)))
+            .collect(),
+        None => literal(value).map(|s| (None, s)).into_iter().collect(),
     }
-    found
+}
+
+/// The JSON Pointer of a value [`choice_values`] found, relative to the input (`""`,
+/// `"/audioFile"`, `"/0/skill"`).
+fn relative_pointer(input: &catalog::InputDef, item: Option<usize>) -> String {
+    let mut out = item.map(|i| format!("/{i}")).unwrap_or_default();
+    if let Some(f) = input.choices_field.as_deref() {
+        out.push('/');
+        out.push_str(&flow::pointer::escape(f));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -123,7 +120,7 @@ mod tests {
         let got = doc.root().get("v").unwrap();
         choice_values(i, got)
             .into_iter()
-            .map(|(p, s)| (p, s.to_owned()))
+            .map(|(item, s)| (relative_pointer(i, item), s.to_owned()))
             .collect()
     }
 

@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use flow::ProcessKind;
 
-use crate::doc::{to_text, J};
+use crate::doc::{to_text, Name, J};
 
 use super::{edge_ptr, process_label, Ctx};
 
@@ -33,7 +33,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                         format!("Every edge needs '{field}': the name of a node in the same process."),
                     ),
                     Some(_) if found.is_some() => {}
-                    Some(name) if cx.graphs[other].by_name.contains_key(name) => cx.error(
+                    Some(name) if cx.graphs[other].by_name.contains_key(&Name(name)) => cx.error(
                         format!("{at}/{field}"),
                         "CROSS_PROCESS_EDGE",
                         format!(

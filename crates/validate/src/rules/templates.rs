@@ -10,7 +10,7 @@ use catalog::ChoicesKind;
 use flow::{ActivityType, ProcessKind};
 
 use super::Ctx;
-use crate::doc::{Kind, NodeV, Obj, J};
+use crate::doc::{Kind, Name, NodeV, Obj, J};
 
 /// Names the engine provides to every expression.
 const BUILTINS: &[&str] = &["now", "global"];
@@ -29,11 +29,14 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
         graphs
             .iter()
             .zip(&view.procs)
-            .find_map(|(g, p)| g.by_name.get(name).map(|&i| &p.nodes[i]))
+            .find_map(|(g, p)| g.by_name.get(&Name(name)).map(|&i| &p.nodes[i]))
     };
     // Borrowed from the document: nothing here allocates per string or per reference.
     let mut used: HashSet<&str> = HashSet::default();
-    let mut strings: Vec<Found<'_>> = Vec::new();
+    used.reserve(declared.len());
+    // About one template or variable name per node: sized once rather than grown by doubling.
+    let mut strings: Vec<Found<'_>> =
+        Vec::with_capacity(view.procs.iter().map(|p| p.nodes.len()).sum());
     let interesting = |s: &str| has_template(s) || is_declared(s);
     for p in &view.procs {
         for (i, n) in p.nodes.iter().enumerate() {
