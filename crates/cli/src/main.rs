@@ -51,6 +51,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if let Some(missing) = missing_cpu_features() {
+        eprintln!(
+            "error: this build of switchboard needs an x86-64-v3 CPU, and this one lacks {missing}.\n\
+             Rebuild it for this CPU: RUSTFLAGS=\"-C target-cpu=native\" cargo build --release"
+        );
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
@@ -69,9 +76,36 @@ fn main() -> ExitCode {
     }
 }
 
+/// The instruction-set extensions this build was compiled to use (.cargo/config.toml) that the
+/// CPU does not have, so that an old CPU gets a message rather than an illegal instruction
+/// somewhere later.
+fn missing_cpu_features() -> Option<String> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut missing = Vec::new();
+        macro_rules! need {
+            ($($f:tt),*) => {$(
+                if cfg!(target_feature = $f) && !std::arch::is_x86_feature_detected!($f) {
+                    missing.push($f);
+                }
+            )*};
+        }
+        need!("avx2", "bmi1", "bmi2", "fma", "lzcnt", "movbe");
+        if !missing.is_empty() {
+            return Some(missing.join(", "));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     /// clap checks its definitions lazily; this checks every subcommand up front.
+    #[test]
+    fn this_cpu_runs_this_build() {
+        assert_eq!(super::missing_cpu_features(), None);
+    }
+
     #[test]
     fn command_line_definitions_are_consistent() {
         <super::Cli as clap::CommandFactory>::command().debug_assert();
