@@ -63,6 +63,12 @@ fn main() {
     time("validate_slice", &|| {
         v.validate_slice(&bytes, &opts).unwrap();
     });
+    // The parse alone, into reused buffers as validate_bytes does.
+    let scratch = std::cell::RefCell::new(switchboard_validate::Scratch::default());
+    time("parse_tape", &|| {
+        let mut scratch = scratch.borrow_mut();
+        std::hint::black_box(switchboard_validate::Document::parse(&bytes, &mut scratch).is_ok());
+    });
     time("validate_bytes", &|| {
         v.validate_bytes(&bytes, &opts).unwrap();
     });

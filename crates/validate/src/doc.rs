@@ -218,17 +218,27 @@ fn too_deep(tape: &[Node<'_>]) -> bool {
     // End index (exclusive) of every open container.
     let mut ends = [0usize; MAX_DEPTH];
     let mut open = 0;
-    for (i, n) in tape.iter().enumerate() {
-        if let Node::Object { count, .. } | Node::Array { count, .. } = n {
+    let mut i = 0;
+    while let Some(n) = tape.get(i) {
+        if let Node::Object { count, .. } | Node::Array { count, .. } = *n {
             while open > 0 && ends[open - 1] <= i {
                 open -= 1;
             }
             if open == MAX_DEPTH {
                 return true;
             }
+            // Each level of nesting takes a node, so a container of `count` nodes cannot
+            // reach the limit when `count` levels more stay within it: skipped whole. Only the
+            // document's outer structure is walked (a node's properties are skipped in one
+            // step), not every tape node: on a large document this pass went to memory.
+            if open + 1 + count <= MAX_DEPTH {
+                i += count + 1;
+                continue;
+            }
             ends[open] = i + count + 1;
             open += 1;
         }
+        i += 1;
     }
     false
 }
@@ -760,6 +770,7 @@ fn preference(v: J<'_>, ok: &mut bool) {
 pub(crate) struct Name<'a>(pub &'a str);
 
 impl PartialEq for Name<'_> {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         same(self.0, other.0)
     }
@@ -821,6 +832,12 @@ impl<'a> Graph<'a> {
             start,
             out,
         }
+    }
+
+    /// The first node with the same name as node `i` (`i` itself when none comes before it);
+    /// `None` when node `i` has no name.
+    pub fn first_named_like(&self, i: usize) -> Option<usize> {
+        self.first[i]
     }
 
     /// The edges leaving node `i` (leaving its name), in document order.
@@ -912,4 +929,61 @@ pub(crate) fn to_serde(v: J<'_>) -> serde_json::Value {
 /// Compact JSON text of a document value, as `serde_json::Value`'s `Display` writes it.
 pub(crate) fn to_text(v: J<'_>) -> String {
     to_serde(v).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every container visited: the walk [`too_deep`] shortens.
+    fn too_deep_slowly(tape: &[Node<'_>]) -> bool {
+        let mut ends = [0usize; MAX_DEPTH];
+        let mut open = 0;
+        for (i, n) in tape.iter().enumerate() {
+            if let Node::Object { count, .. } | Node::Array { count, .. } = n {
+                while open > 0 && ends[open - 1] <= i {
+                    open -= 1;
+                }
+                if open == MAX_DEPTH {
+                    return true;
+                }
+                ends[open] = i + count + 1;
+                open += 1;
+            }
+        }
+        false
+    }
+
+    fn deep(n: usize, open: &str, close: &str) -> String {
+        format!("{}1{}", open.repeat(n), close.repeat(n))
+    }
+
+    #[test]
+    fn depth_limit_is_exact_and_agrees_with_the_full_walk() {
+        let mut docs = Vec::new();
+        for d in MAX_DEPTH - 3..=MAX_DEPTH + 3 {
+            docs.push((d, deep(d, "[", "]")));
+            docs.push((d, deep(d, "{\"a\":", "}")));
+            // Deep inside siblings that are skipped whole, and after a wide shallow one.
+            docs.push((
+                d + 2,
+                format!(
+                    "{{\"x\":[1,2,[3,[4]]],\"nodes\":[{{\"p\":{{\"q\":\"s\"}}}},{}],\"y\":{{}}}}",
+                    deep(d, "[", "]")
+                ),
+            ));
+            docs.push((
+                d + 1,
+                format!("[{},{}]", deep(MAX_DEPTH - 1, "[", "]"), deep(d, "[", "]")),
+            ));
+        }
+        for (depth, text) in docs {
+            let mut bytes = text.clone().into_bytes();
+            let mut buffers = simd_json::Buffers::default();
+            let mut tape = simd_json::Tape::null();
+            simd_json::fill_tape(&mut bytes, &mut buffers, &mut tape).unwrap();
+            assert_eq!(too_deep(&tape.0), depth > MAX_DEPTH, "{text}");
+            assert_eq!(too_deep(&tape.0), too_deep_slowly(&tape.0), "{text}");
+        }
+    }
 }

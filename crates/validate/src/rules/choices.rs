@@ -2,59 +2,58 @@
 //! the [`crate::ChoiceResolver`] (UNKNOWN_QUEUE, UNKNOWN_AUDIO_FILE, ... per choices kind).
 //! Templated values (`{{ ... }}`) are resolved at run time and skipped here.
 
-use super::Ctx;
-use crate::doc::{json_eq, to_text, J};
+use super::{Ctx, NodeAt};
+use crate::doc::{json_eq, to_text, NodeV, J};
 
-pub(super) fn check(cx: &mut Ctx<'_>) {
-    for (n, at) in cx.all_nodes() {
-        let Some(def) = n.def else { continue };
-        let Some(props) = n.inputs() else { continue };
-        for input in &def.inputs {
-            if input.choices.is_none() && input.allowed_values.is_none() {
-                continue;
+/// One node (see `run_all`: the per-node rules run node by node).
+pub(super) fn check_node(cx: &mut Ctx<'_>, n: &NodeV<'_>, at: NodeAt) {
+    let Some(def) = n.def else { return };
+    let Some(props) = n.inputs() else { return };
+    for input in &def.inputs {
+        if input.choices.is_none() && input.allowed_values.is_none() {
+            continue;
+        }
+        let Some(value) = props.get(&input.name) else {
+            continue;
+        };
+        // Formatted only for a diagnostic: nearly every value is fine.
+        let path = || format!("{at}/properties/{}", flow::pointer::escape(&input.name));
+        if let Some(allowed) = &input.allowed_values {
+            if !allowed.iter().any(|a| json_eq(a, value)) && !is_template(value) {
+                let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
+                cx.error(
+                    path(),
+                    "INVALID_INPUT",
+                    format!(
+                        "Input '{}' of activity '{}' must be one of {}; got {}.",
+                        input.name,
+                        def.activity_name,
+                        list.join(", "),
+                        to_text(value)
+                    ),
+                );
             }
-            let Some(value) = props.get(&input.name) else {
-                continue;
-            };
-            // Formatted only for a diagnostic: nearly every value is fine.
-            let path = || format!("{at}/properties/{}", flow::pointer::escape(&input.name));
-            if let Some(allowed) = &input.allowed_values {
-                if !allowed.iter().any(|a| json_eq(a, value)) && !is_template(value) {
-                    let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
-                    cx.error(
-                        path(),
-                        "INVALID_INPUT",
+        }
+        let Some(kind) = input.choices else { continue };
+        for (item, s) in choice_values(input, value) {
+            if cx.opts.resolver.contains(kind, s) == Some(false) {
+                let rel = relative_pointer(input, item);
+                cx.push(
+                    crate::Diagnostic::error(
+                        &format!("{}{rel}", path()),
+                        kind.error_code(),
                         format!(
-                            "Input '{}' of activity '{}' must be one of {}; got {}.",
+                            "Input '{}' of activity '{}': '{s}' is not a known {} in this organization.",
                             input.name,
                             def.activity_name,
-                            list.join(", "),
-                            to_text(value)
+                            kind.as_str()
                         ),
-                    );
-                }
-            }
-            let Some(kind) = input.choices else { continue };
-            for (item, s) in choice_values(input, value) {
-                if cx.opts.resolver.contains(kind, s) == Some(false) {
-                    let rel = relative_pointer(input, item);
-                    cx.push(
-                        crate::Diagnostic::error(
-                            &format!("{}{rel}", path()),
-                            kind.error_code(),
-                            format!(
-                                "Input '{}' of activity '{}': '{s}' is not a known {} in this organization.",
-                                input.name,
-                                def.activity_name,
-                                kind.as_str()
-                            ),
-                        )
-                        .with_hint(format!(
-                            "list the allowed values with GET .../v2/activities/{}/inputs/{}/choices?mode=list",
-                            def.activity_name, input.name
-                        )),
-                    );
-                }
+                    )
+                    .with_hint(format!(
+                        "list the allowed values with GET .../v2/activities/{}/inputs/{}/choices?mode=list",
+                        def.activity_name, input.name
+                    )),
+                );
             }
         }
     }

@@ -110,10 +110,20 @@ pub(crate) fn run_all(cx: &mut Ctx<'_>) {
     names::check(cx);
     activity::check(cx);
     events::check(cx);
-    inputs::check(cx);
-    choices::check(cx);
+    // The rules that read a node's properties (its input schema, its constrained inputs, its
+    // templates) run node by node, so each node's part of the tape is read once while it is
+    // in cache: run as whole-document passes, each of the three streamed the tape from memory
+    // on a large document. Diagnostics are sorted into document order at the end, and a node's
+    // rules still run in this order, so the report is the same.
+    let mut strings = templates::Strings::new(cx.view);
+    for (n, at) in cx.all_nodes() {
+        inputs::check_node(cx, n, at);
+        choices::check_node(cx, n, at);
+        strings.collect_node(n, at);
+    }
     edges::check(cx);
     variables::check(cx);
-    templates::check(cx);
+    strings.collect_edges(cx.view);
+    strings.check(cx);
     reachability::check(cx);
 }

@@ -6,15 +6,13 @@ use super::{edge_ptr, node_ptr, process_label, Ctx};
 
 pub(super) fn check(cx: &mut Ctx<'_>) {
     let view = cx.view;
-    for p in &view.procs {
-        let mut seen: HashMap<&str, usize> =
-            HashMap::with_capacity_and_hasher(p.nodes.len().max(p.edges.len()), Default::default());
+    for (p, g) in view.procs.iter().zip(cx.graphs) {
         for (i, n) in p.nodes.iter().enumerate() {
             let at = node_ptr(p.kind, i);
             match n.name {
                 Some(name) => {
-                    if let Some(first) = seen.insert(name, i) {
-                        seen.insert(name, first);
+                    // The graph has the first node of each name already.
+                    if let Some(first) = g.first_named_like(i).filter(|&f| f != i) {
                         cx.error(
                             format!("{at}/name"),
                             "DUPLICATE_NODE_NAME",
@@ -41,7 +39,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
             }
         }
         let mut seen: HashMap<&str, usize> =
-            HashMap::with_capacity_and_hasher(p.nodes.len().max(p.edges.len()), Default::default());
+            HashMap::with_capacity_and_hasher(p.edges.len(), Default::default());
         for (i, e) in p.edges.iter().enumerate() {
             let at = edge_ptr(p.kind, i);
             match e.id {

@@ -9,91 +9,117 @@ use rustc_hash::FxHashSet as HashSet;
 use catalog::ChoicesKind;
 use flow::{ActivityType, ProcessKind};
 
-use super::Ctx;
-use crate::doc::{Kind, Name, NodeV, Obj, J};
+use super::{Ctx, NodeAt};
+use crate::doc::{Kind, Name, NodeV, Obj, View, J};
 
 /// Names the engine provides to every expression.
 const BUILTINS: &[&str] = &["now", "global"];
 
-pub(super) fn check(cx: &mut Ctx<'_>) {
-    let view = cx.view;
-    let declared: HashSet<&str> = view.variables.iter().filter_map(|v| v.name).collect();
-    // Most property strings are not variable names: compare lengths before hashing.
-    let lengths = declared.iter().fold((usize::MAX, 0), |(lo, hi), d| {
-        (lo.min(d.len()), hi.max(d.len()))
-    });
-    let is_declared = |s: &str| (lengths.0..=lengths.1).contains(&s.len()) && declared.contains(s);
-    // A name resolves in the main process first, as the engine resolves it.
-    let graphs = cx.graphs;
-    let node_named = |name: &str| -> Option<&NodeV<'_>> {
-        graphs
-            .iter()
-            .zip(&view.procs)
-            .find_map(|(g, p)| g.by_name.get(&Name(name)).map(|&i| &p.nodes[i]))
-    };
-    // Borrowed from the document: nothing here allocates per string or per reference.
-    let mut used: HashSet<&str> = HashSet::default();
-    used.reserve(declared.len());
-    // About one template or variable name per node: sized once rather than grown by doubling.
-    let mut strings: Vec<Found<'_>> =
-        Vec::with_capacity(view.procs.iter().map(|p| p.nodes.len()).sum());
-    let interesting = |s: &str| has_template(s) || is_declared(s);
-    for p in &view.procs {
-        for (i, n) in p.nodes.iter().enumerate() {
-            if let Some(props) = n.inputs() {
-                let site = Site::Node(p.kind, i);
-                for (_, v) in props.iter() {
-                    collect(v, &interesting, &mut |s| {
-                        strings.push(Found { site, props, s })
-                    });
-                }
-            }
+/// The strings worth checking, gathered node by node while the other per-node rules read
+/// the same properties (see `run_all`), then edge by edge; [`Strings::check`] does the rest.
+pub(super) struct Strings<'v> {
+    declared: HashSet<&'v str>,
+    /// Shortest and longest declared name: most property strings are not variable names, and
+    /// comparing lengths is cheaper than hashing.
+    lengths: (usize, usize),
+    found: Vec<Found<'v>>,
+}
+
+impl<'v> Strings<'v> {
+    pub fn new(view: &'v View<'v>) -> Self {
+        let declared: HashSet<&str> = view.variables.iter().filter_map(|v| v.name).collect();
+        let lengths = declared.iter().fold((usize::MAX, 0), |(lo, hi), d| {
+            (lo.min(d.len()), hi.max(d.len()))
+        });
+        Strings {
+            declared,
+            lengths,
+            // About one template or variable name per node: sized once, not grown by doubling.
+            found: Vec::with_capacity(view.procs.iter().map(|p| p.nodes.len()).sum()),
         }
-        for (i, e) in p.edges.iter().enumerate() {
-            if let Some(props) = e.props {
-                let site = Site::Edge(p.kind, i);
-                for (_, v) in props.iter() {
-                    collect(v, &interesting, &mut |s| {
-                        strings.push(Found { site, props, s })
-                    });
+    }
+
+    /// The strings of one node's properties.
+    pub fn collect_node(&mut self, n: &NodeV<'v>, at: NodeAt) {
+        if let Some(props) = n.inputs() {
+            self.collect(Site::Node(at.0, at.1), props);
+        }
+    }
+
+    /// The strings of every edge's properties.
+    pub fn collect_edges(&mut self, view: &'v View<'v>) {
+        for p in &view.procs {
+            for (i, e) in p.edges.iter().enumerate() {
+                if let Some(props) = e.props {
+                    self.collect(Site::Edge(p.kind, i), props);
                 }
             }
         }
     }
-    for found in &strings {
-        let s = found.s;
-        if is_declared(s) {
-            // A variable named as a target (set-variable, parse, output mappings).
-            used.insert(s);
+
+    fn collect(&mut self, site: Site, props: Obj<'v>) {
+        let (declared, lengths, found) = (&self.declared, self.lengths, &mut self.found);
+        let interesting = |s: &str| has_template(s) || declared_name(declared, lengths, s);
+        for (_, v) in props.iter() {
+            collect(v, &interesting, &mut |s| {
+                found.push(Found { site, props, s })
+            });
         }
-        if !has_template(s) {
-            continue;
-        }
-        let refs = match cx.v.analyze(s) {
-            Ok(refs) => refs,
-            Err(detail) => {
-                let msg = format!("Expression '{s}' does not compile: {detail}.");
-                cx.error(found.pointer(), "INVALID_EXPRESSION", msg);
-                continue;
-            }
+    }
+
+    pub fn check(self, cx: &mut Ctx<'_>) {
+        let view = cx.view;
+        let Strings {
+            declared,
+            lengths,
+            found: strings,
+        } = self;
+        let is_declared = |s: &str| declared_name(&declared, lengths, s);
+        // A name resolves in the main process first, as the engine resolves it.
+        let graphs = cx.graphs;
+        let node_named = |name: &str| -> Option<&NodeV<'_>> {
+            graphs
+                .iter()
+                .zip(&view.procs)
+                .find_map(|(g, p)| g.by_name.get(&Name(name)).map(|&i| &p.nodes[i]))
         };
-        for r in refs.iter() {
-            let mut parts = r.splitn(3, '.');
-            let root = parts.next().unwrap_or_default();
-            let attr = parts.next();
-            if let Some(name) = declared.get(root) {
-                used.insert(name);
+        // Borrowed from the document: nothing here allocates per string or per reference.
+        let mut used: HashSet<&str> = HashSet::default();
+        used.reserve(declared.len());
+        for found in &strings {
+            let s = found.s;
+            if is_declared(s) {
+                // A variable named as a target (set-variable, parse, output mappings).
+                used.insert(s);
+            }
+            if !has_template(s) {
                 continue;
             }
-            if BUILTINS.contains(&root) {
-                continue;
-            }
-            if let Some(node) = node_named(root) {
-                if let Some(attr) = attr {
-                    if node_outputs(cx, node).is_some_and(|mut o| !o.any(|o| o == attr)) {
-                        let outputs: Vec<&str> =
-                            node_outputs(cx, node).into_iter().flatten().collect();
-                        cx.push(
+            let refs = match cx.v.analyze(s) {
+                Ok(refs) => refs,
+                Err(detail) => {
+                    let msg = format!("Expression '{s}' does not compile: {detail}.");
+                    cx.error(found.pointer(), "INVALID_EXPRESSION", msg);
+                    continue;
+                }
+            };
+            for r in refs.iter() {
+                let mut parts = r.splitn(3, '.');
+                let root = parts.next().unwrap_or_default();
+                let attr = parts.next();
+                if let Some(name) = declared.get(root) {
+                    used.insert(name);
+                    continue;
+                }
+                if BUILTINS.contains(&root) {
+                    continue;
+                }
+                if let Some(node) = node_named(root) {
+                    if let Some(attr) = attr {
+                        if node_outputs(cx, node).is_some_and(|mut o| !o.any(|o| o == attr)) {
+                            let outputs: Vec<&str> =
+                                node_outputs(cx, node).into_iter().flatten().collect();
+                            cx.push(
                             crate::Diagnostic::error(
                                 &found.pointer(),
                                 "UNKNOWN_NODE_OUTPUT",
@@ -105,31 +131,37 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                                 format!("outputs of '{root}': {}", outputs.join(", "))
                             }),
                         );
+                        }
                     }
+                    continue;
                 }
-                continue;
-            }
-            if cx.opts.resolver.contains(ChoicesKind::GlobalVariable, root) == Some(true) {
-                continue;
-            }
-            cx.warning(
+                if cx.opts.resolver.contains(ChoicesKind::GlobalVariable, root) == Some(true) {
+                    continue;
+                }
+                cx.warning(
                 found.pointer(),
                 "UNDECLARED_VARIABLE",
                 format!("Expression '{s}' references '{root}', which is neither a flow variable nor a node."),
             );
+            }
         }
-    }
-    for (i, v) in view.variables.iter().enumerate() {
-        if let Some(name) = v.name {
-            if !used.contains(name) {
-                cx.warning(
-                    format!("/variables/{i}"),
-                    "UNUSED_VARIABLE",
-                    format!("Variable '{name}' is declared but never used."),
-                );
+        for (i, v) in view.variables.iter().enumerate() {
+            if let Some(name) = v.name {
+                if !used.contains(name) {
+                    cx.warning(
+                        format!("/variables/{i}"),
+                        "UNUSED_VARIABLE",
+                        format!("Variable '{name}' is declared but never used."),
+                    );
+                }
             }
         }
     }
+}
+
+/// Is `s` a declared variable's name (`lengths`: the shortest and longest such name)?
+fn declared_name(declared: &HashSet<&str>, lengths: (usize, usize), s: &str) -> bool {
+    (lengths.0..=lengths.1).contains(&s.len()) && declared.contains(s)
 }
 
 /// The properties object a collected string sits in.
