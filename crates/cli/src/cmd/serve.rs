@@ -191,6 +191,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         api::PROJECT_ID
     );
     tracing::info!(%addr, org_id = %creds.org_id, "serving");
+    // Responses go out as soon as they are written: without TCP_NODELAY, a small response
+    // can wait for the ACK of the previous one (Nagle), which is how request/response
+    // latency gets 40 ms spikes.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
