@@ -80,3 +80,35 @@ pub fn expect_file(path: &Path, actual: &str) {
         _ => std::fs::write(path, format!("{}\n", actual.trim_end())).expect("write expectation"),
     }
 }
+
+/// A node's properties naming `activityName` twice: the last one counts, as for every
+/// repeated key (serde_json's reading, so the typed model's and import's).
+#[test]
+fn a_repeated_activity_name_reads_the_last_one() {
+    let doc = |first: &str, last: &str| {
+        format!(
+            r#"{{"name": "Repeated", "nodes": [
+              {{"id": "n1", "name": "Start", "activityType": "start", "properties": {{"activityName": "start",
+                "flowType": {{"eventSourceName": "WebexContactCenter", "eventClassificationName": "VoiceInteractions", "eventSpecificationName": "ContactStartWorkflow"}}}}}},
+              {{"id": "n2", "name": "End", "activityType": "end", "properties": {{"activityName": "{first}",
+                "activityName": "{last}"}}}}],
+             "edges": [{{"id": "e1", "from": "Start", "to": "End", "condition": "out"}}]}}"#
+        )
+    };
+    let v = Validator::new(Catalog::builtin());
+    let opts = Options::default();
+    let codes = |text: String| -> Vec<String> {
+        let r = v.validate_bytes(text.as_bytes(), &opts).expect("JSON");
+        r.diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.code.clone())
+            .collect()
+    };
+    assert_eq!(
+        codes(doc("no-such-activity", "disconnect-contact")),
+        Vec::<String>::new()
+    );
+    assert!(codes(doc("disconnect-contact", "no-such-activity"))
+        .contains(&"UNKNOWN_ACTIVITY".to_string()));
+}
