@@ -410,6 +410,12 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
     a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// Is `k` one of `keys` (compared with [`same`])?
+#[inline(always)]
+fn same_any(k: &str, keys: &[&str]) -> bool {
+    keys.iter().any(|key| same(k, key))
+}
+
 fn key_str<'a>(n: &Node<'a>) -> &'a str {
     match n {
         Node::String(s) => s,
@@ -576,12 +582,7 @@ impl<'a> View<'a> {
                 k if same(k, "status") => {
                     ok &= v.is_null() || matches!(v.as_str(), Some("Draft" | "Published"))
                 }
-                k if (same(k, "id")
-                    || same(k, "orgId")
-                    || same(k, "name")
-                    || same(k, "contactType")
-                    || same(k, "description")) =>
-                {
+                k if same_any(k, &["id", "orgId", "name", "contactType", "description"]) => {
                     ok &= is_str(v)
                 }
                 _ => {}
@@ -735,11 +736,7 @@ fn variable<'a>(v: J<'a>, ok: &mut bool) -> Var<'a> {
             }
             k if same(k, "value") && !x.is_null() => var.value = Some(x),
             k if same(k, "description") => fine &= is_str(x),
-            k if (same(k, "isCAD")
-                || same(k, "isAgentEditable")
-                || same(k, "isReportable")
-                || same(k, "isSecure")) =>
-            {
+            k if same_any(k, &["isCAD", "isAgentEditable", "isReportable", "isSecure"]) => {
                 fine &= matches!(x.kind(), Kind::Null | Kind::Bool(_))
             }
             _ => {}
