@@ -516,8 +516,18 @@ pub(crate) struct Var<'a> {
     pub value: Option<J<'a>>,
 }
 
+/// Sees each node the moment [`View::new`] has read it, while its part of the tape is still
+/// in cache: the per-node rules run there rather than in a second pass over the tape (on a
+/// large document that pass read the tape back from memory).
+pub(crate) trait NodeVisitor<'a> {
+    /// The document's variables, before any node, and how many nodes follow (both processes).
+    fn variables(&mut self, vars: &[Var<'a>], nodes: usize);
+    /// Node `i` of process `kind` (a placeholder when it does not fit the model).
+    fn node(&mut self, kind: ProcessKind, i: usize, n: &NodeV<'a>);
+}
+
 impl<'a> View<'a> {
-    pub fn new(root: J<'a>, catalog: &'a Catalog) -> Self {
+    pub fn new(root: J<'a>, catalog: &'a Catalog, visitor: &mut dyn NodeVisitor<'a>) -> Self {
         let mut view = View {
             flow_type: FlowType::Flow,
             procs: [
@@ -540,13 +550,35 @@ impl<'a> View<'a> {
             return view;
         };
         let mut ok = true;
+        // Variables first, wherever they are in the document: the node visitor needs their
+        // names. (The last `variables` member, as the typed model reads a repeated key.)
+        let vars = top.get("variables");
+        if let Some(v) = vars {
+            view.variables = elements(v, &mut ok, variable);
+        }
+        // The arrays the view ends up with (the last of a repeated member, as the typed model
+        // reads it): only their elements go to the visitor.
+        let (main_nodes, event_nodes) = (top.get("nodes"), last_event_member(top, "nodes"));
+        let count = |v: Option<J<'a>>| v.and_then(J::as_array).map_or(0, Arr::len);
+        visitor.variables(&view.variables, count(main_nodes) + count(event_nodes));
+        let kept = |last: Option<J<'a>>, v: J<'a>| last.is_some_and(|x| std::ptr::eq(x.0, v.0));
         for (k, v) in top.iter() {
             match k {
                 k if same(k, "nodes") => {
-                    view.procs[0].nodes = elements(v, &mut ok, |x, ok| node(x, catalog, ok))
+                    view.procs[0].nodes = nodes(
+                        v,
+                        ProcessKind::Main,
+                        catalog,
+                        &mut ok,
+                        visitor,
+                        kept(main_nodes, v),
+                    )
                 }
                 k if same(k, "edges") => view.procs[0].edges = elements(v, &mut ok, edge),
-                k if same(k, "variables") => view.variables = elements(v, &mut ok, variable),
+                // An earlier, repeated `variables` member still has to fit the model.
+                k if same(k, "variables") && !kept(vars, v) => {
+                    elements(v, &mut ok, variable);
+                }
                 k if same(k, "preferences") => {
                     elements(v, &mut ok, preference);
                 }
@@ -555,8 +587,14 @@ impl<'a> View<'a> {
                         for (k, x) in ef.iter() {
                             match k {
                                 k if same(k, "nodes") => {
-                                    view.procs[1].nodes =
-                                        elements(x, &mut ok, |x, ok| node(x, catalog, ok))
+                                    view.procs[1].nodes = nodes(
+                                        x,
+                                        ProcessKind::Event,
+                                        catalog,
+                                        &mut ok,
+                                        visitor,
+                                        kept(event_nodes, x),
+                                    )
                                 }
                                 k if same(k, "edges") => {
                                     view.procs[1].edges = elements(x, &mut ok, edge)
@@ -593,6 +631,43 @@ impl<'a> View<'a> {
     }
 }
 
+/// A process's nodes, each handed to `visitor` as it is read when `seen` (the array the
+/// view keeps).
+fn nodes<'a>(
+    v: J<'a>,
+    kind: ProcessKind,
+    catalog: &'a Catalog,
+    ok: &mut bool,
+    visitor: &mut dyn NodeVisitor<'a>,
+    seen: bool,
+) -> Vec<NodeV<'a>> {
+    let mut i = 0;
+    elements(v, ok, |x, ok| {
+        let n = node(x, catalog, ok);
+        if seen {
+            visitor.node(kind, i, &n);
+        }
+        i += 1;
+        n
+    })
+}
+
+/// The last `key` member of any `eventFlows` object (the one the view keeps).
+fn last_event_member<'a>(top: Obj<'a>, key: &str) -> Option<J<'a>> {
+    let mut last = None;
+    for (k, v) in top.iter() {
+        if let (true, Some(ef)) = (same(k, "eventFlows"), v.as_object()) {
+            last = ef
+                .iter()
+                .filter(|(k, _)| same(k, key))
+                .last()
+                .map(|(_, x)| x)
+                .or(last);
+        }
+    }
+    last
+}
+
 fn is_str(v: J<'_>) -> bool {
     v.is_null() || v.as_str().is_some()
 }
@@ -611,7 +686,7 @@ fn str_field<'a>(v: J<'a>, ok: &mut bool) -> Option<&'a str> {
 
 /// The elements of an array field, each through `one` (which clears its `ok` to ask for the
 /// typed model's placeholder). Not an array: no elements, as the model has it.
-fn elements<'a, T>(v: J<'a>, ok: &mut bool, one: impl Fn(J<'a>, &mut bool) -> T) -> Vec<T> {
+fn elements<'a, T>(v: J<'a>, ok: &mut bool, mut one: impl FnMut(J<'a>, &mut bool) -> T) -> Vec<T> {
     match v.kind() {
         Kind::Arr(items) => {
             let mut out = Vec::with_capacity(items.len());

@@ -52,7 +52,7 @@ pub struct Validator<'c> {
 }
 
 /// What an expression reads (sorted `root` / `root.attr` names), or its syntax error.
-type Analysis = Result<std::sync::Arc<[String]>, String>;
+pub(crate) type Analysis = Result<std::sync::Arc<[String]>, String>;
 
 type Memo = std::collections::HashMap<String, Analysis, foldhash::fast::RandomState>;
 
@@ -148,7 +148,8 @@ impl<'c> Validator<'c> {
     /// Validate a parsed [`Document`] (callers that look at it first, to prefetch the
     /// choices its inputs use, say).
     pub fn check(&self, doc: &Document<'_>, opts: &Options<'_>) -> Report {
-        let view = doc::View::new(doc.root(), self.catalog);
+        let mut node_rules = rules::NodeRules::new(self, opts);
+        let view = doc::View::new(doc.root(), self.catalog, &mut node_rules);
         let shape = if view.bad_shape {
             doc.shape_errors()
         } else {
@@ -162,7 +163,7 @@ impl<'c> Validator<'c> {
         for s in shape {
             cx.push(Diagnostic::error(&s.pointer, s.code, s.message));
         }
-        rules::run_all(&mut cx);
+        rules::run_all(&mut cx, node_rules);
         let mut diags = cx.finish();
         if !diags.is_empty() {
             let may_allow =

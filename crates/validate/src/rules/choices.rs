@@ -2,11 +2,12 @@
 //! the [`crate::ChoiceResolver`] (UNKNOWN_QUEUE, UNKNOWN_AUDIO_FILE, ... per choices kind).
 //! Templated values (`{{ ... }}`) are resolved at run time and skipped here.
 
-use super::{Ctx, NodeAt};
+use super::NodeAt;
 use crate::doc::{json_eq, to_text, NodeV, J};
+use crate::{Diagnostic, Options};
 
-/// One node (see `run_all`: the per-node rules run node by node).
-pub(super) fn check_node(cx: &mut Ctx<'_>, n: &NodeV<'_>, at: NodeAt) {
+/// One node (see [`super::NodeRules`]: the per-node rules run as each node is read).
+pub(super) fn check_node(opts: &Options<'_>, out: &mut Vec<Diagnostic>, n: &NodeV<'_>, at: NodeAt) {
     let Some(def) = n.def else { return };
     let Some(props) = n.inputs() else { return };
     for input in &def.inputs {
@@ -21,8 +22,8 @@ pub(super) fn check_node(cx: &mut Ctx<'_>, n: &NodeV<'_>, at: NodeAt) {
         if let Some(allowed) = &input.allowed_values {
             if !allowed.iter().any(|a| json_eq(a, value)) && !is_template(value) {
                 let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
-                cx.error(
-                    path(),
+                out.push(Diagnostic::error(
+                    &path(),
                     "INVALID_INPUT",
                     format!(
                         "Input '{}' of activity '{}' must be one of {}; got {}.",
@@ -31,15 +32,15 @@ pub(super) fn check_node(cx: &mut Ctx<'_>, n: &NodeV<'_>, at: NodeAt) {
                         list.join(", "),
                         to_text(value)
                     ),
-                );
+                ));
             }
         }
         let Some(kind) = input.choices else { continue };
         for (item, s) in choice_values(input, value) {
-            if cx.opts.resolver.contains(kind, s) == Some(false) {
+            if opts.resolver.contains(kind, s) == Some(false) {
                 let rel = relative_pointer(input, item);
-                cx.push(
-                    crate::Diagnostic::error(
+                out.push(
+                    Diagnostic::error(
                         &format!("{}{rel}", path()),
                         kind.error_code(),
                         format!(

@@ -1,13 +1,14 @@
 //! INVALID_INPUT: node properties (minus activityName) checked against the activity's JSON
 //! Schema, each failure reported at the pointer of the offending property.
 
-use super::{Ctx, NodeAt};
+use super::NodeAt;
 use crate::doc::NodeV;
+use crate::{Diagnostic, Validator};
 
-/// One node (see `run_all`: the per-node rules run node by node).
-pub(super) fn check_node(cx: &mut Ctx<'_>, n: &NodeV<'_>, at: NodeAt) {
+/// One node (see [`super::NodeRules`]: the per-node rules run as each node is read).
+pub(super) fn check_node(v: &Validator<'_>, out: &mut Vec<Diagnostic>, n: &NodeV<'_>, at: NodeAt) {
     let Some(def) = n.def else { return };
-    let Some(schema) = cx.v.schemas.get(&def.activity_name) else {
+    let Some(schema) = v.schemas.get(&def.activity_name) else {
         return;
     };
     let Some(props) = n.props else {
@@ -40,6 +41,6 @@ pub(super) fn check_node(cx: &mut Ctx<'_>, n: &NodeV<'_>, at: NodeAt) {
                 def.activity_name
             );
         }
-        cx.error(path, "INVALID_INPUT", message);
+        out.push(Diagnostic::error(&path, "INVALID_INPUT", message));
     }
 }

@@ -14,7 +14,7 @@ mod variables;
 
 use flow::ProcessKind;
 
-use crate::doc::{Graph, NodeV, View};
+use crate::doc::{Graph, NodeV, NodeVisitor, Var, View};
 use crate::{Diagnostic, Options, Validator};
 
 pub(crate) struct Ctx<'a> {
@@ -105,25 +105,62 @@ pub fn process_label(kind: ProcessKind) -> &'static str {
     }
 }
 
-pub(crate) fn run_all(cx: &mut Ctx<'_>) {
+/// The rules that read a node's properties (its input schema, its constrained inputs, its
+/// templates), run by [`View::new`] on each node as it reads it, while the node's part of
+/// the tape is in cache. Run as passes of their own, each streamed the tape back from memory
+/// on a large document.
+pub(crate) struct NodeRules<'a> {
+    v: &'a Validator<'a>,
+    opts: &'a Options<'a>,
+    /// Per process (main, event): the report lists them after the whole-document rules
+    /// that [`run_all`] runs first, main process first, as when they ran there.
+    diags: [Vec<Diagnostic>; 2],
+    strings: Option<templates::Strings<'a>>,
+}
+
+impl<'a> NodeRules<'a> {
+    pub fn new(v: &'a Validator<'a>, opts: &'a Options<'a>) -> Self {
+        NodeRules {
+            v,
+            opts,
+            diags: [Vec::new(), Vec::new()],
+            strings: None,
+        }
+    }
+}
+
+impl<'a> NodeVisitor<'a> for NodeRules<'a> {
+    fn variables(&mut self, vars: &[Var<'a>], nodes: usize) {
+        self.strings = Some(templates::Strings::new(vars, nodes));
+    }
+
+    fn node(&mut self, kind: ProcessKind, i: usize, n: &NodeV<'a>) {
+        let at = NodeAt(kind, i);
+        let out = &mut self.diags[usize::from(kind == ProcessKind::Event)];
+        inputs::check_node(self.v, out, n, at);
+        choices::check_node(self.opts, out, n, at);
+        if let Some(strings) = &mut self.strings {
+            strings.collect_node(self.v, n, at);
+        }
+    }
+}
+
+pub(crate) fn run_all(cx: &mut Ctx<'_>, nodes: NodeRules<'_>) {
     start::check(cx);
     names::check(cx);
     activity::check(cx);
     events::check(cx);
-    // The rules that read a node's properties (its input schema, its constrained inputs, its
-    // templates) run node by node, so each node's part of the tape is read once while it is
-    // in cache: run as whole-document passes, each of the three streamed the tape from memory
-    // on a large document. Diagnostics are sorted into document order at the end, and a node's
-    // rules still run in this order, so the report is the same.
-    let mut strings = templates::Strings::new(cx.view);
-    for (n, at) in cx.all_nodes() {
-        inputs::check_node(cx, n, at);
-        choices::check_node(cx, n, at);
-        strings.collect_node(n, at);
-    }
+    // Diagnostics are sorted into document order at the end, and each rule's still come in
+    // the order they did when the per-node rules ran here, so the report is the same.
+    let [main, event] = nodes.diags;
+    cx.diags.extend(main);
+    cx.diags.extend(event);
     edges::check(cx);
     variables::check(cx);
-    strings.collect_edges(cx.view);
+    let mut strings = nodes
+        .strings
+        .unwrap_or_else(|| templates::Strings::new(&cx.view.variables, 0));
+    strings.collect_edges(cx.v, cx.view);
     strings.check(cx);
     reachability::check(cx);
 }

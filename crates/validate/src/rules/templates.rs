@@ -10,13 +10,15 @@ use catalog::ChoicesKind;
 use flow::{ActivityType, ProcessKind};
 
 use super::{Ctx, NodeAt};
-use crate::doc::{Kind, Name, NodeV, Obj, View, J};
+use crate::doc::{Kind, Name, NodeV, Obj, Var, View, J};
+use crate::{Analysis, Validator};
 
 /// Names the engine provides to every expression.
 const BUILTINS: &[&str] = &["now", "global"];
 
 /// The strings worth checking, gathered node by node while the other per-node rules read
-/// the same properties (see `run_all`), then edge by edge; [`Strings::check`] does the rest.
+/// the same properties (see [`super::NodeRules`]), then edge by edge; [`Strings::check`]
+/// does the rest.
 pub(super) struct Strings<'v> {
     declared: HashSet<&'v str>,
     /// Shortest and longest declared name: most property strings are not variable names, and
@@ -26,43 +28,52 @@ pub(super) struct Strings<'v> {
 }
 
 impl<'v> Strings<'v> {
-    pub fn new(view: &'v View<'v>) -> Self {
-        let declared: HashSet<&str> = view.variables.iter().filter_map(|v| v.name).collect();
+    /// `nodes`: how many nodes the document has (about one string worth checking each).
+    pub fn new(variables: &[Var<'v>], nodes: usize) -> Self {
+        let declared: HashSet<&str> = variables.iter().filter_map(|v| v.name).collect();
         let lengths = declared.iter().fold((usize::MAX, 0), |(lo, hi), d| {
             (lo.min(d.len()), hi.max(d.len()))
         });
         Strings {
             declared,
             lengths,
-            // About one template or variable name per node: sized once, not grown by doubling.
-            found: Vec::with_capacity(view.procs.iter().map(|p| p.nodes.len()).sum()),
+            // Sized once, not grown by doubling.
+            found: Vec::with_capacity(nodes),
         }
     }
 
     /// The strings of one node's properties.
-    pub fn collect_node(&mut self, n: &NodeV<'v>, at: NodeAt) {
+    pub fn collect_node(&mut self, v: &Validator<'_>, n: &NodeV<'v>, at: NodeAt) {
         if let Some(props) = n.inputs() {
-            self.collect(Site::Node(at.0, at.1), props);
+            self.collect(v, Site::Node(at.0, at.1), props);
         }
     }
 
     /// The strings of every edge's properties.
-    pub fn collect_edges(&mut self, view: &'v View<'v>) {
+    pub fn collect_edges(&mut self, v: &Validator<'_>, view: &View<'v>) {
         for p in &view.procs {
             for (i, e) in p.edges.iter().enumerate() {
                 if let Some(props) = e.props {
-                    self.collect(Site::Edge(p.kind, i), props);
+                    self.collect(v, Site::Edge(p.kind, i), props);
                 }
             }
         }
     }
 
-    fn collect(&mut self, site: Site, props: Obj<'v>) {
+    fn collect(&mut self, validator: &Validator<'_>, site: Site, props: Obj<'v>) {
         let (declared, lengths, found) = (&self.declared, self.lengths, &mut self.found);
         let interesting = |s: &str| has_template(s) || declared_name(declared, lengths, s);
         for (_, v) in props.iter() {
             collect(v, &interesting, &mut |s| {
-                found.push(Found { site, props, s })
+                // Analysed now, while the text is in cache; what it reads is checked once
+                // every node is known.
+                let refs = has_template(s).then(|| validator.analyze(s));
+                found.push(Found {
+                    site,
+                    props,
+                    s,
+                    refs,
+                })
             });
         }
     }
@@ -92,10 +103,10 @@ impl<'v> Strings<'v> {
                 // A variable named as a target (set-variable, parse, output mappings).
                 used.insert(s);
             }
-            if !has_template(s) {
+            let Some(analysis) = &found.refs else {
                 continue;
-            }
-            let refs = match cx.v.analyze(s) {
+            };
+            let refs = match analysis {
                 Ok(refs) => refs,
                 Err(detail) => {
                     let msg = format!("Expression '{s}' does not compile: {detail}.");
@@ -178,6 +189,8 @@ struct Found<'v> {
     /// The node's or edge's properties object the string sits in.
     props: Obj<'v>,
     s: &'v str,
+    /// What a template reads (`None`: not a template).
+    refs: Option<Analysis>,
 }
 
 impl Found<'_> {

@@ -195,3 +195,78 @@ fn bytes_and_value_paths_report_the_same_diagnostics_in_the_same_order() {
         }
     }
 }
+
+/// The per-node rules run as the nodes are read, before the edges and wherever the variables
+/// are: the report must not depend on where the document puts its members.
+#[test]
+fn member_order_does_not_change_the_report() {
+    let choices = crate::choices();
+    let v = validate::Validator::new(catalog::Catalog::builtin());
+    let text = |doc: &serde_json::Value, keys: &[&String]| {
+        let members: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{}:{}", serde_json::to_string(k).unwrap(), doc[k.as_str()]))
+            .collect();
+        format!("{{{}}}", members.join(","))
+    };
+    let sorted = |r: &validate::Report| {
+        let mut lines: Vec<String> = render(r).lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    let mut checked = 0;
+    for sub in ["ok", "err"] {
+        for (name, doc) in documents(sub) {
+            let Some(obj) = doc.as_object() else { continue };
+            let forward: Vec<&String> = obj.keys().collect();
+            let backward: Vec<&String> = obj.keys().rev().collect();
+            let opts = validate::Options {
+                mode: Mode::Strict,
+                resolver: &choices,
+                ..Default::default()
+            };
+            let a = v
+                .validate_bytes(text(&doc, &forward).as_bytes(), &opts)
+                .unwrap();
+            let b = v
+                .validate_bytes(text(&doc, &backward).as_bytes(), &opts)
+                .unwrap();
+            assert_eq!(sorted(&a), sorted(&b), "{name}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} documents");
+}
+
+/// A repeated `nodes` member: the last one is the document's nodes (as the typed model reads
+/// it), and only its nodes are checked.
+#[test]
+fn a_repeated_nodes_member_checks_the_last_one_only() {
+    let v = validate::Validator::new(catalog::Catalog::builtin());
+    let node = |name: &str, prompt: &str| {
+        format!(
+            r#"{{"id":"{name}","name":"{name}","activityType":"action","properties":{{"activityName":"play-message","prompt":{prompt}}}}}"#
+        )
+    };
+    let (bad, good) = (
+        "42",
+        r#"{"promptType":"text","text":"Hi","textType":"text"}"#,
+    );
+    let invalid_inputs = |first: &str, last: &str| {
+        let doc = format!(
+            r#"{{"name":"f","nodes":[{}],"edges":[],"nodes":[{}]}}"#,
+            node("A", first),
+            node("B", last)
+        );
+        let report = v
+            .validate_bytes(doc.as_bytes(), &validate::Options::default())
+            .unwrap();
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "INVALID_INPUT")
+            .count()
+    };
+    assert_eq!(invalid_inputs(bad, good), 0);
+    assert!(invalid_inputs(good, bad) > 0);
+}
