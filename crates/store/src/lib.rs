@@ -459,12 +459,29 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<Store, Stor
     })
 }
 
+/// A PostgreSQL connection idle this long is pinged before use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(2);
+
 async fn connect_postgres(
     connect: PgConnectOptions,
     options: &StoreOptions,
     isolated_schema: Option<Arc<str>>,
 ) -> Result<Store, StoreError> {
     let pool = PgPoolOptions::new()
+        // sqlx pings every connection it hands out by default: a round trip to the server
+        // before every statement. A connection busy a moment ago is alive; one idle for a
+        // while (a server restart, a firewall's idle cut) is still checked first, and a dead
+        // one dropped for another. (SQLite keeps the default: there the ping is a hop to the
+        // connection's thread, and leaving it out made durable steps no faster.)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(options.acquire_timeout)
         .connect_with(connect)
