@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use engine::{Engine, Event, Program, ProgramKey, Start, StaticEnv, TaskState, WaitOn};
 use serde_json::{json, Value as Json};
 use store::{ExecutionRecord, NewExecution, Store};
-use switchboard_runtime::server::{Progress, Runner, RunnerConfig, StoreCheckpoint};
+use switchboard_runtime::server::{Runner, RunnerConfig, StoreCheckpoint};
 use switchboard_runtime::Checkpoint as _;
 
 // The allocator of the `switchboard` binary.
@@ -394,17 +394,7 @@ async fn step(db: Db) {
         .map(|(r, st)| {
             (
                 st.clone(),
-                // Inserted with their first trace records in a trace row: no tail yet.
-                StoreCheckpoint::new(
-                    store.clone(),
-                    &f.org,
-                    &r.id,
-                    Progress {
-                        step: r.step,
-                        pending: Vec::new(),
-                        tail: Some(0),
-                    },
-                ),
+                StoreCheckpoint::new(store.clone(), &f.org, &r.id, r.step, Vec::new()),
             )
         })
         .collect();

@@ -773,22 +773,17 @@ impl Runner {
         let org = org.to_owned();
         let id = id.to_owned();
         tokio::spawn(async move {
-            // A task started here has no trace tail on its row; one claimed from the store
-            // may have any.
-            let (result, tail) = match begin {
-                Begin::Started { state, pending } => (Ok((state, pending, env)), Some(0)),
+            let result = match begin {
+                Begin::Started { state, pending } => Ok((state, pending, env)),
                 Begin::Claimed {
                     state,
                     pending,
                     flow,
-                } => (
-                    Box::pin(runner.revive(&org, &state, &pending, &flow, env)).await,
-                    None,
-                ),
+                } => Box::pin(runner.revive(&org, &state, &pending, &flow, env)).await,
             };
             let result = match result {
                 Ok((state, pending, env)) => runner
-                    .actor(&org, &id, state, Progress { step, pending, tail }, env, &mailbox)
+                    .actor(&org, &id, state, step, pending, env, &mailbox)
                     .await
                     .map_err(|e| {
                         tracing::error!(execution = %id, error = %e, "execution stopped; releasing it");
@@ -815,20 +810,23 @@ impl Runner {
     /// Drives one task until it finishes: catches up, parks until its next timer or an
     /// event, and again. What only a run needs (performers, the checkpoint writer) is built
     /// per run, in a boxed future, so a parked actor is just the task and its mailbox.
+    #[allow(clippy::too_many_arguments)]
     async fn actor(
         &self,
         org: &str,
         id: &str,
         mut state: Box<TaskState>,
-        mut progress: Progress,
+        step: i64,
+        pending: Vec<Command>,
         env: Arc<StaticEnv>,
         mailbox: &Mailbox,
     ) -> Result<(), RuntimeError> {
         let inner = &self.inner;
+        let mut progress = (step, pending);
         // Answers to commands performed before a restart (or never performed).
         let mut events = Vec::new();
-        if !progress.pending.is_empty() {
-            events = Box::pin(self.perform_pending(org, &progress.pending)).await?;
+        if !progress.1.is_empty() {
+            events = Box::pin(self.perform_pending(org, &progress.1)).await?;
         }
         loop {
             // One delivered event per run, as they came.
@@ -898,19 +896,19 @@ impl Runner {
     }
 
     /// One continuation of a task with `events` ([`crate::resume`] up to "now"), every step
-    /// checkpointed; returns the run and the [`Progress`] after it.
+    /// checkpointed; returns the run and the stored step and pending commands after it.
     async fn run(
         &self,
         org: &str,
         id: &str,
         state: TaskState,
         events: Vec<Event>,
-        progress: Progress,
+        (step, pending): (i64, Vec<Command>),
         env: &StaticEnv,
-    ) -> Result<(crate::RunResult, Progress), RuntimeError> {
+    ) -> Result<(crate::RunResult, (i64, Vec<Command>)), RuntimeError> {
         let inner = &self.inner;
         let functions = StoreFunctionRunner::new(inner.store.clone(), inner.host.clone(), org);
-        let checkpoint = StoreCheckpoint::new(inner.store.clone(), org, id, progress);
+        let checkpoint = StoreCheckpoint::new(inner.store.clone(), org, id, step, pending);
         let performers = Performers {
             functions: &functions,
             http: &inner.http,
@@ -962,22 +960,6 @@ impl MediaPort for ApiCaller {
     }
 }
 
-/// Where a task's checkpoints stand: the stored step counter, the pending commands, and how
-/// many bytes of trace records wait in the row's trace tail (`None`: not known, for a task
-/// claimed from the store). Kept across a task's runs, so that its steps go on appending to
-/// the tail.
-#[derive(Debug, Clone, Default)]
-pub struct Progress {
-    pub step: i64,
-    pub pending: Vec<Command>,
-    pub tail: Option<usize>,
-}
-
-/// How large the execution row may grow with its trace tail: PostgreSQL moves a row over
-/// about 2 KB to TOAST (compressing and storing its values out of line, on every update);
-/// this leaves room for the other columns.
-const ROW_WITH_TAIL_MAX: usize = 1600;
-
 /// Writes every step of one execution to the store (state, status, pending commands,
 /// timers, new trace records), guarded by the stored step counter: the [`crate::Checkpoint`]
 /// of the runner's tasks. Public so benchmarks can time a durable step on its own.
@@ -986,50 +968,27 @@ pub struct StoreCheckpoint {
     org: String,
     id: String,
     clock: SystemClock,
-    progress: Mutex<Progress>,
+    /// The stored step counter and the pending commands.
+    progress: Mutex<(i64, Vec<Command>)>,
 }
 
 impl StoreCheckpoint {
-    /// The checkpoint of execution `id` of `org`, stored as `progress` says.
-    pub fn new(store: Store, org: &str, id: &str, progress: Progress) -> Self {
+    /// The checkpoint of execution `id` of `org`, stored at `step` with `pending` commands.
+    pub fn new(store: Store, org: &str, id: &str, step: i64, pending: Vec<Command>) -> Self {
         StoreCheckpoint {
             store,
             org: org.to_owned(),
             id: id.to_owned(),
             clock: SystemClock,
-            progress: Mutex::new(progress),
+            progress: Mutex::new((step, pending)),
         }
     }
 
-    /// Where the checkpoints written so far leave the task.
-    pub fn into_progress(self) -> Progress {
+    /// The stored step and pending commands after the checkpoints written so far.
+    pub fn into_progress(self) -> (i64, Vec<Command>) {
         self.progress
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Where a checkpoint's trace records go, and the tail after it: appended to the row's tail
-/// while the row stays small (`state` bytes of state), else with the tail into a trace row;
-/// on the last step the tail is moved whatever its size, so that a finished execution's
-/// trace is all in trace rows (where retention finds it).
-fn trace_to(
-    tail: Option<usize>,
-    records: usize,
-    state: usize,
-    finished: bool,
-) -> (store::TraceTo, Option<usize>) {
-    use store::TraceTo;
-    match tail {
-        Some(0) if finished => (TraceTo::Row, Some(0)),
-        _ if finished => (TraceTo::RowWithTail, Some(0)),
-        // Nothing to add: the tail stays as it is.
-        tail if records == 0 => (TraceTo::Row, tail),
-        Some(t) if state + t + records < ROW_WITH_TAIL_MAX => {
-            (TraceTo::Tail, Some(t + records + 1))
-        }
-        Some(0) => (TraceTo::Row, Some(0)),
-        _ => (TraceTo::RowWithTail, Some(0)),
     }
 }
 
@@ -1040,44 +999,27 @@ impl crate::Checkpoint for StoreCheckpoint {
         step: &'a StepOutput,
     ) -> BoxFuture<'a, Result<(), RuntimeError>> {
         Box::pin(async move {
-            let (expected, pending, tail) = {
+            let (expected, pending) = {
                 let p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
-                (p.step, pending_after(&p.pending, state, step), p.tail)
+                (p.0, pending_after(&p.1, state, step))
             };
             let now = self.clock.now();
-            let trace: Vec<Box<RawValue>> = step.trace.iter().map(raw_json).collect();
-            let text = raw_json(state);
-            let (trace_to, tail) = trace_to(
-                tail,
-                trace
-                    .iter()
-                    .map(|r| r.get().len() + 1)
-                    .sum::<usize>()
-                    .saturating_sub(1),
-                text.get().len(),
-                state.is_finished(),
-            );
             let c = store::Checkpoint {
                 expected_step: expected,
                 status: status_of(state).to_owned(),
-                state: text,
+                state: raw_json(state),
                 pending: raw_json(&pending),
                 error: error_of(state),
                 finished_at: state.is_finished().then_some(now),
                 timers: timers_of(state),
-                trace,
-                trace_to,
+                trace: step.trace.iter().map(raw_json).collect(),
                 at: now,
             };
             let written = self
                 .store
                 .checkpoint_execution(&self.org, &self.id, &c)
                 .await?;
-            *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = Progress {
-                step: written,
-                pending,
-                tail,
-            };
+            *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = (written, pending);
             Ok(())
         })
     }
@@ -1245,34 +1187,5 @@ mod tests {
         assert_eq!("3".parse::<VersionSel>(), Ok(VersionSel::Number(3)));
         assert!("0".parse::<VersionSel>().is_err());
         assert!("x".parse::<VersionSel>().is_err());
-    }
-
-    #[test]
-    fn trace_records_wait_in_the_tail_while_the_row_stays_small() {
-        use store::TraceTo::{Row, RowWithTail, Tail};
-        // (tail, records, state, finished) -> (where, tail after)
-        let cases = [
-            ((Some(0), 300, 700, false), (Tail, Some(301))),
-            ((Some(301), 300, 700, false), (Tail, Some(602))),
-            ((Some(602), 300, 700, false), (RowWithTail, Some(0))),
-            // Too large for the tail even alone: a row of its own.
-            ((Some(0), 1000, 700, false), (Row, Some(0))),
-            // Nothing to add: the tail stays, known or not.
-            ((Some(301), 0, 700, false), (Row, Some(301))),
-            ((None, 0, 700, false), (Row, None)),
-            // Not known (claimed after a restart): moved with the next records.
-            ((None, 300, 700, false), (RowWithTail, Some(0))),
-            // The last step moves any tail.
-            ((Some(301), 0, 700, true), (RowWithTail, Some(0))),
-            ((None, 300, 700, true), (RowWithTail, Some(0))),
-            ((Some(0), 300, 700, true), (Row, Some(0))),
-        ];
-        for ((tail, records, state, finished), want) in cases {
-            assert_eq!(
-                trace_to(tail, records, state, finished),
-                want,
-                "{tail:?} {records} {state} {finished}"
-            );
-        }
     }
 }

@@ -156,27 +156,8 @@ pub struct Checkpoint {
     pub timers: Vec<(i64, DateTime<Utc>)>,
     /// Appended to the trace, numbering continuing.
     pub trace: Vec<Box<RawValue>>,
-    /// Where `trace` goes (PostgreSQL; SQLite always writes a trace row, its tail stays
-    /// empty).
-    #[serde(default)]
-    pub trace_to: TraceTo,
     /// Becomes `updated_at` and the time of the trace records.
     pub at: DateTime<Utc>,
-}
-
-/// Where a checkpoint's trace records go (migration 0006: the execution row's trace tail).
-/// The caller chooses, knowing how large the row's tail has grown.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TraceTo {
-    /// A trace row of their own: the row's tail is known to be empty (a new execution, or
-    /// one whose tail this writer has moved).
-    #[default]
-    Row,
-    /// Appended to the row's tail: no trace row written.
-    Tail,
-    /// One trace row holding the tail (whatever it holds) and then the records; the tail is
-    /// emptied. Also with no records, to move a tail (the last step, say).
-    RowWithTail,
 }
 
 /// The twelve arguments both forms of the checkpoint bind first, in order (`$1`..`$12` of
@@ -327,11 +308,6 @@ struct TraceDbRow {
 
 /// Serialized trace records as the JSON array one trace row holds (and the SQLite checkpoint
 /// trigger takes).
-/// The records joined by commas: a JSON array's contents, as the trace tail keeps them.
-fn records_list(records: &[&str]) -> String {
-    records.join(",")
-}
-
 fn records_array(records: &[&str]) -> String {
     let mut text = String::with_capacity(2 + records.iter().map(|r| r.len() + 1).sum::<usize>());
     text.push('[');
@@ -406,41 +382,6 @@ const CHECKPOINT_ROW_POSTGRES: &str = "UPDATE executions SET status = $4, state 
      pending = $6, error = $7, finished_at = COALESCE($8, finished_at), updated_at = $9, \
      step = step + 1, trace_seq = trace_seq + $10, timers = $11, next_due = $12 \
      WHERE org_id = $1 AND id = $2 AND step = $3";
-
-/// A checkpoint whose records wait in the row's trace tail on PostgreSQL: the parameters of
-/// [`CHECKPOINT_ROW_POSTGRES`], `$13` the records joined by commas ([`records_list`]),
-/// appended to the tail (its first record's number noted when it was empty). One row
-/// updated, HOT, and no trace row.
-const CHECKPOINT_TAIL_POSTGRES: &str = "UPDATE executions SET status = $4, state = $5, \
-     pending = $6, error = $7, finished_at = COALESCE($8, finished_at), updated_at = $9, \
-     step = step + 1, trace_seq = trace_seq + $10, timers = $11, next_due = $12, \
-     trace_tail_seq = CASE WHEN trace_tail = '' THEN trace_seq + 1 ELSE trace_tail_seq END, \
-     trace_tail = CASE WHEN trace_tail = '' THEN $13 ELSE trace_tail || ',' || $13 END \
-     WHERE org_id = $1 AND id = $2 AND step = $3";
-
-/// A checkpoint that moves the row's trace tail on PostgreSQL: [`CHECKPOINT_POSTGRES`] with
-/// the tail read first (`old`, the row as the statement found it) and written, followed by
-/// `$13` (the records joined by commas, maybe none), as one trace row numbered from the
-/// tail's first record; the tail emptied. No trace row when both are empty. The row count
-/// does not tell whether the guard matched (no row is inserted for nothing), so the update
-/// returns the new step, which the insert passes on.
-const CHECKPOINT_FLUSH_POSTGRES: &str = "WITH old AS ( \
-         SELECT trace_tail, trace_tail_seq FROM executions WHERE org_id = $1 AND id = $2 \
-     ), cur AS ( \
-         UPDATE executions SET status = $4, state = $5, pending = $6, error = $7, \
-             finished_at = COALESCE($8, finished_at), updated_at = $9, step = step + 1, \
-             trace_seq = trace_seq + $10, timers = $11, next_due = $12, \
-             trace_tail = '', trace_tail_seq = 0 \
-         WHERE org_id = $1 AND id = $2 AND step = $3 \
-         RETURNING step, trace_seq - $10 + 1 AS seq \
-     ), moved AS ( \
-         INSERT INTO execution_traces (execution_id, seq, records, at) \
-         SELECT $2, CASE WHEN old.trace_tail = '' THEN cur.seq ELSE old.trace_tail_seq END, \
-             '[' || old.trace_tail || CASE WHEN old.trace_tail = '' OR $13 = '' THEN '' ELSE ',' END \
-                 || $13 || ']', $9 \
-         FROM cur, old WHERE old.trace_tail <> '' OR $13 <> '' \
-     ) \
-     SELECT step FROM cur";
 
 /// A whole checkpoint on PostgreSQL, one statement: [`CHECKPOINT_ROW_POSTGRES`] and the
 /// checkpoint's one trace row, `$13` its records ([`records_array`]), numbered from the
@@ -592,6 +533,7 @@ impl Store {
         c: &Checkpoint,
     ) -> Result<i64, StoreError> {
         let trace: Vec<&str> = c.trace.iter().map(|r| r.get()).collect();
+        let records = records_array(&trace);
         let at = Ts::new(c.at);
         let added = count_arg(trace.len() as u64);
         let (timers, next_due) = encode_timers(&c.timers);
@@ -614,37 +556,21 @@ impl Store {
         // trips, and nothing left half-done if this future is dropped.
         let written: Option<i64> = match &self.db {
             crate::Db::Postgres(pool) => {
-                let affected = match c.trace_to {
-                    TraceTo::RowWithTail => {
-                        let step: Option<i64> =
-                            bind_guard!(sqlx::query_scalar(CHECKPOINT_FLUSH_POSTGRES), guard)
-                                .bind(records_list(&trace))
-                                .fetch_optional(pool)
-                                .await?;
-                        u64::from(step.is_some())
-                    }
-                    _ if trace.is_empty() => {
-                        bind_guard!(sqlx::query(CHECKPOINT_ROW_POSTGRES), guard)
-                            .execute(pool)
-                            .await?
-                            .rows_affected()
-                    }
-                    TraceTo::Tail => bind_guard!(sqlx::query(CHECKPOINT_TAIL_POSTGRES), guard)
-                        .bind(records_list(&trace))
+                let done = if trace.is_empty() {
+                    bind_guard!(sqlx::query(CHECKPOINT_ROW_POSTGRES), guard)
                         .execute(pool)
                         .await?
-                        .rows_affected(),
-                    TraceTo::Row => bind_guard!(sqlx::query(CHECKPOINT_POSTGRES), guard)
-                        .bind(records_array(&trace))
+                } else {
+                    bind_guard!(sqlx::query(CHECKPOINT_POSTGRES), guard)
+                        .bind(records)
                         .execute(pool)
                         .await?
-                        .rows_affected(),
                 };
-                (affected > 0).then_some(c.expected_step + 1)
+                (done.rows_affected() > 0).then_some(c.expected_step + 1)
             }
             crate::Db::Sqlite { write, .. } => {
                 let done = bind_guard!(sqlx::query(CHECKPOINT_SQLITE), guard)
-                    .bind(records_array(&trace))
+                    .bind(records)
                     .execute(write)
                     .await;
                 match done {
@@ -1040,40 +966,19 @@ impl Store {
     }
 
     /// The trace of the org's execution `id`, record by record in order (empty for an
-    /// unknown execution, or one whose trace was pruned): its trace rows, then the records
-    /// still in the row's tail.
+    /// unknown execution, or one whose trace was pruned).
     pub async fn trace_of(&self, org_id: &str, id: &str) -> Result<Vec<TraceRow>, StoreError> {
-        let (rows, tail) = reader!(self, |pool| {
-            let rows = sqlx::query_as::<_, TraceDbRow>(
-                "SELECT t.execution_id, t.seq, t.records, t.at \
-                 FROM execution_traces t JOIN executions e ON e.id = t.execution_id \
-                 WHERE e.org_id = $1 AND t.execution_id = $2 ORDER BY t.seq",
-            )
-            .bind(org_id)
-            .bind(id)
-            .fetch_all(pool)
-            .await;
-            match rows {
-                Ok(rows) => sqlx::query_as::<_, (String, i64, Ts)>(
-                    "SELECT trace_tail, trace_tail_seq, updated_at FROM executions \
-                     WHERE org_id = $1 AND id = $2 AND trace_tail <> ''",
-                )
-                .bind(org_id)
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-                .map(|tail| (rows, tail)),
-                Err(e) => Err(e),
-            }
-        })?;
-        let tail = tail.map(|(records, seq, at)| TraceDbRow {
-            execution_id: id.to_owned(),
-            seq,
-            records: format!("[{records}]"),
-            at,
-        });
+        let rows = reader!(self, |pool| sqlx::query_as::<_, TraceDbRow>(
+            "SELECT t.execution_id, t.seq, t.records, t.at \
+             FROM execution_traces t JOIN executions e ON e.id = t.execution_id \
+             WHERE e.org_id = $1 AND t.execution_id = $2 ORDER BY t.seq"
+        )
+        .bind(org_id)
+        .bind(id)
+        .fetch_all(pool)
+        .await)?;
         let mut trace = Vec::with_capacity(rows.len());
-        for row in rows.into_iter().chain(tail) {
+        for row in rows {
             let records: Vec<serde_json::Value> =
                 from_json(&row.records, "execution_traces.records")?;
             for (seq, record) in (row.seq..).zip(records) {
@@ -1091,34 +996,23 @@ impl Store {
     /// Retention: deletes the trace of every execution that finished before `before` (the
     /// executions themselves stay). Returns how many trace records went.
     ///
-    /// One transaction: the records are counted, then their rows deleted and any tail left
-    /// on the execution row emptied (the last step moves it, so normally there is none). A
-    /// row holds a checkpoint's records from its `seq` on, the tail the last ones, and
-    /// retention takes all of an execution's rows and its tail, so an execution loses the
-    /// records from its first remaining row's `seq` (or the tail's first) to its counter
-    /// `trace_seq`: counted from keys and the row, no JSON read.
+    /// One transaction: the records are counted, then their rows deleted. A row holds a
+    /// checkpoint's records from its `seq` on, and retention takes all of an execution's
+    /// rows, so an execution loses the records from its first remaining row's `seq` to its
+    /// counter `trace_seq`: counted from the key and the row, no JSON read.
     pub async fn prune_traces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let before = Ts::new(before);
         let pruned = transaction!(self, |tx| {
             let records: i64 = sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(e.trace_seq \
-                         - COALESCE(t.first_seq, NULLIF(e.trace_tail_seq, 0)) + 1), 0) AS BIGINT) \
-                 FROM executions e LEFT JOIN \
-                     (SELECT execution_id, MIN(seq) AS first_seq FROM execution_traces \
-                      WHERE execution_id IN \
-                          (SELECT id FROM executions WHERE finished_at < $1) \
-                      GROUP BY execution_id) t ON t.execution_id = e.id \
-                 WHERE e.finished_at < $1 AND (t.first_seq IS NOT NULL OR e.trace_tail <> '')",
+                "SELECT CAST(COALESCE(SUM(e.trace_seq - t.first_seq + 1), 0) AS BIGINT) \
+                 FROM (SELECT execution_id, MIN(seq) AS first_seq FROM execution_traces \
+                       WHERE execution_id IN \
+                           (SELECT id FROM executions WHERE finished_at < $1) \
+                       GROUP BY execution_id) t \
+                 JOIN executions e ON e.id = t.execution_id",
             )
             .bind(before)
             .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE executions SET trace_tail = '', trace_tail_seq = 0 \
-                 WHERE finished_at < $1 AND trace_tail <> ''",
-            )
-            .bind(before)
-            .execute(&mut *tx)
             .await?;
             sqlx::query(
                 "DELETE FROM execution_traces WHERE execution_id IN \

@@ -8,7 +8,6 @@ use serde_json::json;
 use serde_json::value::RawValue;
 use store::{
     Checkpoint, ClaimCursor, ExecutionFilter, ExecutionRecord, NewExecution, StoreError, TimerRow,
-    TraceTo,
 };
 
 use crate::util::{flow, org, ts};
@@ -50,7 +49,6 @@ fn checkpoint(expected_step: i64, status: &str, marker: i64) -> Checkpoint {
         finished_at: None,
         timers: Vec::new(),
         trace: vec![raw(json!({"node": format!("n{marker}")}))],
-        trace_to: TraceTo::Row,
         at: ts("2026-03-01T10:00:05.000Z"),
     }
 }
@@ -863,107 +861,5 @@ store_test!(
         );
         assert_eq!(claimed, 1000);
         assert!(total < Duration::from_secs(10), "took {total:?}");
-    }
-);
-
-store_test!(
-    trace_records_wait_in_the_tail_and_read_in_order,
-    |store| async move {
-        let org_id = org(&store).await;
-        let e = execution(&org_id, "flow", ts("2026-03-01T10:00:00Z"));
-        store
-            .insert_execution(&e, &[], &[json!({"node": "n0"})])
-            .await
-            .unwrap();
-        let nodes = |trace: &[store::TraceRow]| -> Vec<(i64, String)> {
-            trace
-                .iter()
-                .map(|t| (t.seq, t.record["node"].as_str().unwrap_or("?").to_owned()))
-                .collect()
-        };
-        let expected =
-            |n: i64| -> Vec<(i64, String)> { (0..n).map(|i| (i + 1, format!("n{i}"))).collect() };
-        // Two steps into the tail (two records the second time), then a step that moves the
-        // tail and its own record into a trace row, then one more into the tail.
-        let mut marker = 1;
-        let mut step = 0;
-        for (to, records) in [
-            (TraceTo::Tail, 1),
-            (TraceTo::Tail, 2),
-            (TraceTo::RowWithTail, 1),
-            (TraceTo::Tail, 1),
-        ] {
-            let mut c = checkpoint(step, "waiting", marker);
-            c.trace = (0..records)
-                .map(|i| raw(json!({"node": format!("n{}", marker + i)})))
-                .collect();
-            c.trace_to = to;
-            step = store
-                .checkpoint_execution(&org_id, &e.id, &c)
-                .await
-                .unwrap();
-            marker += records;
-            let trace = store.trace_of(&org_id, &e.id).await.unwrap();
-            assert_eq!(nodes(&trace), expected(marker), "after {to:?}");
-        }
-        // A stale checkpoint into the tail is refused and adds nothing.
-        let mut stale = checkpoint(0, "waiting", 99);
-        stale.trace_to = TraceTo::Tail;
-        assert!(store
-            .checkpoint_execution(&org_id, &e.id, &stale)
-            .await
-            .is_err());
-        assert_eq!(
-            nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
-            expected(marker)
-        );
-        // The last step moves the tail, with no records of its own.
-        let mut last = checkpoint(step, "completed", 0);
-        last.trace.clear();
-        last.trace_to = TraceTo::RowWithTail;
-        last.finished_at = Some(ts("2026-03-01T10:00:06Z"));
-        store
-            .checkpoint_execution(&org_id, &e.id, &last)
-            .await
-            .unwrap();
-        assert_eq!(
-            nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
-            expected(marker)
-        );
-        // Retention counts every record, from the rows and any tail.
-        assert_eq!(
-            store
-                .prune_traces(ts("2026-03-02T00:00:00Z"))
-                .await
-                .unwrap(),
-            u64::try_from(marker).unwrap()
-        );
-        assert!(store.trace_of(&org_id, &e.id).await.unwrap().is_empty());
-    }
-);
-
-store_test!(
-    retention_takes_a_tail_left_on_a_finished_execution,
-    |store| async move {
-        let org_id = org(&store).await;
-        let e = execution(&org_id, "flow", ts("2026-03-01T10:00:00Z"));
-        store.insert_execution(&e, &[], &[]).await.unwrap();
-        // Finished while records wait in the tail (a writer that did not move it).
-        let mut c = checkpoint(0, "completed", 1);
-        c.trace_to = TraceTo::Tail;
-        c.finished_at = Some(ts("2026-03-01T10:00:06Z"));
-        store
-            .checkpoint_execution(&org_id, &e.id, &c)
-            .await
-            .unwrap();
-        assert_eq!(store.trace_of(&org_id, &e.id).await.unwrap().len(), 1);
-        assert_eq!(
-            store
-                .prune_traces(ts("2026-03-02T00:00:00Z"))
-                .await
-                .unwrap(),
-            1
-        );
-        assert!(store.trace_of(&org_id, &e.id).await.unwrap().is_empty());
     }
 );
