@@ -115,7 +115,7 @@ pub(crate) struct NodeRules<'a> {
     /// Per process (main, event): the report lists them after the whole-document rules
     /// that [`run_all`] runs first, main process first, as when they ran there.
     diags: [Vec<Diagnostic>; 2],
-    strings: Option<templates::Strings<'a>>,
+    strings: templates::Strings<'a>,
 }
 
 impl<'a> NodeRules<'a> {
@@ -124,14 +124,16 @@ impl<'a> NodeRules<'a> {
             v,
             opts,
             diags: [Vec::new(), Vec::new()],
-            strings: None,
+            // Until the view hands over the variables (it does not for a document that is
+            // not an object).
+            strings: templates::Strings::new(&[], 0),
         }
     }
 }
 
 impl<'a> NodeVisitor<'a> for NodeRules<'a> {
     fn variables(&mut self, vars: &[Var<'a>], nodes: usize) {
-        self.strings = Some(templates::Strings::new(vars, nodes));
+        self.strings = templates::Strings::new(vars, nodes);
     }
 
     fn node(&mut self, kind: ProcessKind, i: usize, n: &NodeV<'a>) {
@@ -139,9 +141,7 @@ impl<'a> NodeVisitor<'a> for NodeRules<'a> {
         let out = &mut self.diags[usize::from(kind == ProcessKind::Event)];
         inputs::check_node(self.v, out, n, at);
         choices::check_node(self.opts, out, n, at);
-        if let Some(strings) = &mut self.strings {
-            strings.collect_node(self.v, n, at);
-        }
+        self.strings.collect_node(self.v, n, at);
     }
 }
 
@@ -157,9 +157,7 @@ pub(crate) fn run_all(cx: &mut Ctx<'_>, nodes: NodeRules<'_>) {
     cx.diags.extend(event);
     edges::check(cx);
     variables::check(cx);
-    let mut strings = nodes
-        .strings
-        .unwrap_or_else(|| templates::Strings::new(&cx.view.variables, 0));
+    let mut strings = nodes.strings;
     strings.collect_edges(cx.v, cx.view);
     strings.check(cx);
     reachability::check(cx);
