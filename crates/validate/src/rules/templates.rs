@@ -62,12 +62,15 @@ impl<'v> Strings<'v> {
 
     fn collect(&mut self, validator: &Validator<'_>, site: Site, props: Obj<'v>) {
         let (declared, lengths, found) = (&self.declared, self.lengths, &mut self.found);
-        let interesting = |s: &str| has_template(s) || declared_name(declared, lengths, s);
         for (_, v) in props.iter() {
-            collect(v, &interesting, &mut |s| {
+            strings(v, &mut |s| {
+                let template = has_template(s);
+                if !template && !declared_name(declared, lengths, s) {
+                    return;
+                }
                 // Analysed now, while the text is in cache; what it reads is checked once
                 // every node is known.
-                let refs = has_template(s).then(|| validator.analyze(s));
+                let refs = template.then(|| validator.analyze(s));
                 found.push(Found {
                     site,
                     props,
@@ -260,12 +263,12 @@ fn has_template(s: &str) -> bool {
     memchr::memchr_iter(b'{', b).any(|i| matches!(b.get(i + 1), Some(b'{' | b'%')))
 }
 
-/// Walk a property value, handing `keep`-selected strings to `out`.
-fn collect<'v>(v: J<'v>, keep: &dyn Fn(&str) -> bool, out: &mut dyn FnMut(&'v str)) {
+/// Walk a property value, handing every string in it to `out`.
+fn strings<'v>(v: J<'v>, out: &mut dyn FnMut(&'v str)) {
     match v.kind() {
-        Kind::Str(s) if keep(s) => out(s),
-        Kind::Arr(a) => a.iter().for_each(|x| collect(x, keep, out)),
-        Kind::Obj(o) => o.iter().for_each(|(_, x)| collect(x, keep, out)),
+        Kind::Str(s) => out(s),
+        Kind::Arr(a) => a.iter().for_each(|x| strings(x, out)),
+        Kind::Obj(o) => o.iter().for_each(|(_, x)| strings(x, out)),
         _ => {}
     }
 }
