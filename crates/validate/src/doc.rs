@@ -851,71 +851,102 @@ impl PartialEq for Name<'_> {
 impl Eq for Name<'_> {}
 
 /// Indexes over one process, built once per validation: names resolved to node indexes
-/// once, so the rules walk edges by index.
+/// once, so the rules walk edges by index. Indexes are `u32` ([`NONE`] for none): on a large
+/// document these arrays and the passes that fill them go beyond the L2 cache, and every
+/// byte they do not take is one the name table keeps.
 pub(crate) struct Graph<'a> {
     /// First node index per name.
-    pub by_name: HashMap<Name<'a>, usize>,
+    by_name: HashMap<Name<'a>, u32>,
     /// Per edge, the (first) node its `from` / `to` names, in this process.
-    pub from: Vec<Option<usize>>,
-    pub to: Vec<Option<usize>>,
+    ends: Vec<[u32; 2]>,
     /// Per node, the first node of the same name (edges leave a name, not an index).
-    first: Vec<Option<usize>>,
+    first: Vec<u32>,
     /// Outgoing edges of each first node, in document order: `out[start[i]..start[i + 1]]`.
-    start: Vec<usize>,
-    out: Vec<usize>,
+    start: Vec<u32>,
+    out: Vec<u32>,
+}
+
+/// No node: an absent name, or one no node has.
+const NONE: u32 = u32::MAX;
+
+fn some(i: u32) -> Option<usize> {
+    (i != NONE).then_some(i as usize)
 }
 
 impl<'a> Graph<'a> {
     pub fn new(p: &Proc<'a>) -> Self {
         let n = p.nodes.len();
-        let mut by_name = HashMap::with_capacity_and_hasher(n, Default::default());
-        let first = p
-            .nodes
-            .iter()
-            .enumerate()
+        let mut by_name: HashMap<Name<'a>, u32> =
+            HashMap::with_capacity_and_hasher(n, Default::default());
+        let first = (0u32..)
+            .zip(&p.nodes)
             .map(|(i, node)| {
                 node.name
-                    .map(|name| *by_name.entry(Name(name)).or_insert(i))
+                    .map_or(NONE, |name| *by_name.entry(Name(name)).or_insert(i))
             })
             .collect();
-        let resolve = |name: Option<&'a str>| name.and_then(|x| by_name.get(&Name(x)).copied());
-        let from: Vec<Option<usize>> = p.edges.iter().map(|e| resolve(e.from)).collect();
-        let to = p.edges.iter().map(|e| resolve(e.to)).collect();
-        let mut start = vec![0; n + 1];
-        for &f in from.iter().flatten() {
-            start[f + 1] += 1;
+        // One pass over the edges for both ends: an edge's names share its cache lines.
+        let resolve = |name: Option<&'a str>| {
+            name.and_then(|x| by_name.get(&Name(x)).copied())
+                .unwrap_or(NONE)
+        };
+        let ends: Vec<[u32; 2]> = p
+            .edges
+            .iter()
+            .map(|e| [resolve(e.from), resolve(e.to)])
+            .collect();
+        let mut start = vec![0u32; n + 1];
+        for &[f, _] in &ends {
+            if f != NONE {
+                start[f as usize + 1] += 1;
+            }
         }
         for i in 0..n {
             start[i + 1] += start[i];
         }
         let mut next = start.clone();
-        let mut out = vec![0; start[n]];
-        for (e, f) in from.iter().enumerate() {
-            if let Some(f) = *f {
-                out[next[f]] = e;
-                next[f] += 1;
+        let mut out = vec![0u32; start[n] as usize];
+        for (e, &[f, _]) in (0u32..).zip(&ends) {
+            if f != NONE {
+                let slot = &mut next[f as usize];
+                out[*slot as usize] = e;
+                *slot += 1;
             }
         }
         Graph {
             by_name,
-            from,
-            to,
+            ends,
             first,
             start,
             out,
         }
     }
 
+    /// The node named by `name` in this process (the first of that name).
+    pub fn node_named(&self, name: &str) -> Option<usize> {
+        self.by_name.get(&Name(name)).map(|&i| i as usize)
+    }
+
+    /// The node edge `e` leaves (`from`), if its name resolves in this process.
+    pub fn from(&self, e: usize) -> Option<usize> {
+        some(self.ends[e][0])
+    }
+
+    /// The node edge `e` enters (`to`), if its name resolves in this process.
+    pub fn to(&self, e: usize) -> Option<usize> {
+        some(self.ends[e][1])
+    }
+
     /// The first node with the same name as node `i` (`i` itself when none comes before it);
     /// `None` when node `i` has no name.
     pub fn first_named_like(&self, i: usize) -> Option<usize> {
-        self.first[i]
+        some(self.first[i])
     }
 
     /// The edges leaving node `i` (leaving its name), in document order.
-    pub fn outgoing(&self, i: usize) -> &[usize] {
-        match self.first[i] {
-            Some(f) => &self.out[self.start[f]..self.start[f + 1]],
+    pub fn outgoing(&self, i: usize) -> &[u32] {
+        match self.first_named_like(i) {
+            Some(f) => &self.out[self.start[f] as usize..self.start[f + 1] as usize],
             None => &[],
         }
     }
@@ -941,7 +972,7 @@ impl<'a> Graph<'a> {
                 continue;
             }
             for &e in self.outgoing(i) {
-                if let Some(j) = self.to[e] {
+                if let Some(j) = self.to(e as usize) {
                     if !seen[j] {
                         stack.push(j);
                     }

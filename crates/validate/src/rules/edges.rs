@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use flow::ProcessKind;
 
-use crate::doc::{to_text, Name, J};
+use crate::doc::{to_text, J};
 
 use super::{edge_ptr, process_label, Ctx};
 
@@ -25,7 +25,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
         for (i, e) in p.edges.iter().enumerate() {
             let at = edge_ptr(p.kind, i);
             let g = &cx.graphs[pi];
-            for (field, end, found) in [("from", e.from, g.from[i]), ("to", e.to, g.to[i])] {
+            for (field, end, found) in [("from", e.from, g.from(i)), ("to", e.to, g.to(i))] {
                 match end {
                     None => cx.error(
                         format!("{at}/{field}"),
@@ -33,7 +33,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                         format!("Every edge needs '{field}': the name of a node in the same process."),
                     ),
                     Some(_) if found.is_some() => {}
-                    Some(name) if cx.graphs[other].by_name.contains_key(&Name(name)) => cx.error(
+                    Some(name) if cx.graphs[other].node_named(name).is_some() => cx.error(
                         format!("{at}/{field}"),
                         "CROSS_PROCESS_EDGE",
                         format!(
@@ -62,7 +62,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                 );
                 continue;
             };
-            let (Some(from), Some(src)) = (e.from, cx.graphs[pi].from[i]) else {
+            let (Some(from), Some(src)) = (e.from, cx.graphs[pi].from(i)) else {
                 continue;
             };
             let Some(def) = p.nodes[src].def else {
@@ -100,9 +100,10 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                     let first = g
                         .outgoing(src)
                         .iter()
-                        .take_while(|&&e| e < i)
-                        .find(|&&e| p.edges[e].port() == Some(port));
-                    if let Some(&first) = first {
+                        .map(|&e| e as usize)
+                        .take_while(|&e| e < i)
+                        .find(|&e| p.edges[e].port() == Some(port));
+                    if let Some(first) = first {
                         cx.warning(
                             format!("{at}/condition"),
                             "MULTIPLE_EDGES_ON_PORT",

@@ -35,7 +35,7 @@ pub(super) fn check(cx: &mut Ctx<'_>) {
                 continue;
             }
             let edges = g.outgoing(i);
-            let out = edges.iter().filter_map(|&e| p.edges[e].port());
+            let out = edges.iter().filter_map(|&e| p.edges[e as usize].port());
             if out.clone().next().is_none() {
                 found.push((
                     at,

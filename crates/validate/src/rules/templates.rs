@@ -10,7 +10,7 @@ use catalog::ChoicesKind;
 use flow::{ActivityType, ProcessKind};
 
 use super::{Ctx, NodeAt};
-use crate::doc::{Kind, Name, NodeV, Obj, Var, View, J};
+use crate::doc::{Kind, NodeV, Obj, Var, View, J};
 use crate::{Analysis, Validator};
 
 /// Names the engine provides to every expression.
@@ -95,7 +95,7 @@ impl<'v> Strings<'v> {
             graphs
                 .iter()
                 .zip(&view.procs)
-                .find_map(|(g, p)| g.by_name.get(&Name(name)).map(|&i| &p.nodes[i]))
+                .find_map(|(g, p)| g.node_named(name).map(|i| &p.nodes[i]))
         };
         // Borrowed from the document: nothing here allocates per string or per reference.
         let mut used: HashSet<&str> = HashSet::default();
