@@ -15,8 +15,9 @@ use rustc_hash::FxHashMap as HashMap;
 use simd_json::{Node, StaticNode};
 
 /// How deep a document may nest: serde_json's limit, which the rest of the server parses
-/// with (the rules walk values recursively).
-const MAX_DEPTH: usize = 128;
+/// with (the rules walk values recursively). Its recursion limit of 128 refuses the 128th
+/// nested array or object, so 127 levels pass.
+const MAX_DEPTH: usize = 127;
 
 /// A flow document parsed for validation. Borrows the bytes it was parsed from (shape
 /// errors are worded from them, on the slow path) and the scratch buffer its strings live
@@ -108,7 +109,9 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 
 impl<'b> Document<'b> {
     /// Parse bytes, with `scratch` holding the copy simd-json parses in place. `Err` only
-    /// when they are not JSON or not a JSON object.
+    /// when they are not JSON, not a JSON object, or nested deeper than serde_json parses —
+    /// except within the elements of the node and edge lists, whose depth
+    /// [`crate::Validator::check`] checks as it reads them.
     pub fn parse(bytes: &'b [u8], scratch: &'b mut Scratch) -> Result<Self, flow::ParseError> {
         let Scratch {
             bytes: copy,
@@ -122,18 +125,16 @@ impl<'b> Document<'b> {
         tape.0.reserve(bytes.len() / 6);
         let parsed = simd_json::fill_tape(copy, buffers, &mut tape).map(|()| tape);
         let tape = match parsed {
-            Ok(tape) if !too_deep(&tape.0) => tape,
+            Ok(tape) if !skeleton_too_deep(J(&tape.0)) => tape,
+            Ok(_) => return Err(depth_error(bytes)),
             // serde_json words syntax errors (line, column, message) as everywhere else.
-            other => {
+            Err(e) => {
                 return Err(match flow::parse_slice(bytes) {
                     Err(err) => err,
                     Ok(_) => flow::ParseError::Syntax {
                         line: 1,
                         column: 1,
-                        message: match other {
-                            Err(e) => e.to_string(),
-                            Ok(_) => "recursion limit exceeded".into(),
-                        },
+                        message: e.to_string(),
                     },
                 })
             }
@@ -213,11 +214,53 @@ pub(crate) fn type_name(v: J<'_>) -> &'static str {
     }
 }
 
-/// Does the tape nest arrays and objects deeper than [`MAX_DEPTH`]?
-fn too_deep(tape: &[Node<'_>]) -> bool {
-    // End index (exclusive) of every open container.
-    let mut ends = [0usize; MAX_DEPTH];
-    let mut open = 0;
+/// The error of a document nested deeper than [`MAX_DEPTH`], worded by serde_json (which
+/// stops at the same depth) with its line and column.
+pub(crate) fn depth_error(bytes: &[u8]) -> flow::ParseError {
+    match flow::parse_slice(bytes) {
+        Err(err) => err,
+        Ok(_) => flow::ParseError::Syntax {
+            line: 1,
+            column: 1,
+            message: "recursion limit exceeded".into(),
+        },
+    }
+}
+
+/// Does the document nest deeper than [`MAX_DEPTH`] outside the elements of its node and
+/// edge lists? Those elements are checked by [`View::new`] as it reads each one
+/// ([`element_too_deep`]): on a large document a walk of its own touched every element's
+/// first tape node after the parse had pushed them out of cache.
+fn skeleton_too_deep(root: J<'_>) -> bool {
+    let Some(top) = root.as_object() else {
+        return too_deep(root.0, 0);
+    };
+    let list = |k: &str, v: J<'_>| same_any(k, &["nodes", "edges"]) && v.as_array().is_some();
+    top.iter().any(|(k, v)| {
+        if list(k, v) {
+            return false;
+        }
+        match v.as_object() {
+            Some(ef) if same(k, "eventFlows") => {
+                ef.iter().any(|(k, x)| !list(k, x) && too_deep(x.0, 2))
+            }
+            _ => too_deep(v.0, 1),
+        }
+    })
+}
+
+/// Does a list element, `open` containers deep, nest deeper than [`MAX_DEPTH`]? Reads only
+/// its first tape node unless it is large enough to.
+fn element_too_deep(x: J<'_>, open: usize) -> bool {
+    open + x.0.len() > MAX_DEPTH && too_deep(x.0, open)
+}
+
+/// Does the value starting `tape`, inside `open` containers, nest arrays and objects deeper
+/// than [`MAX_DEPTH`]?
+fn too_deep(tape: &[Node<'_>], open: usize) -> bool {
+    // End index (exclusive) of every open container; the enclosing ones never close here.
+    let mut ends = [usize::MAX; MAX_DEPTH];
+    let mut open = open.min(MAX_DEPTH);
     let mut i = 0;
     while let Some(n) = tape.get(i) {
         if let Node::Object { count, .. } | Node::Array { count, .. } = *n {
@@ -230,7 +273,7 @@ fn too_deep(tape: &[Node<'_>]) -> bool {
             // Each level of nesting takes a node, so a container of `count` nodes cannot
             // reach the limit when `count` levels more stay within it: skipped whole. Only the
             // document's outer structure is walked (a node's properties are skipped in one
-            // step), not every tape node: on a large document this pass went to memory.
+            // step), not every tape node.
             if open + 1 + count <= MAX_DEPTH {
                 i += count + 1;
                 continue;
@@ -454,6 +497,9 @@ pub(crate) struct View<'a> {
     pub variables: Vec<Var<'a>>,
     /// Some value does not fit the typed model: shape errors must be reported.
     pub bad_shape: bool,
+    /// A node or edge nests deeper than [`MAX_DEPTH`]: the document is malformed (the
+    /// visitor has not seen that node, and no rule may walk the view).
+    pub too_deep: bool,
 }
 
 pub(crate) struct Proc<'a> {
@@ -544,12 +590,14 @@ impl<'a> View<'a> {
             ],
             variables: Vec::new(),
             bad_shape: false,
+            too_deep: false,
         };
         let Some(top) = root.as_object() else {
             view.bad_shape = true;
             return view;
         };
         let mut ok = true;
+        let mut deep = false;
         // Variables first, wherever they are in the document: the node visitor needs their
         // names. (The last `variables` member, as the typed model reads a repeated key.)
         let vars = top.get("variables");
@@ -569,12 +617,14 @@ impl<'a> View<'a> {
                         v,
                         ProcessKind::Main,
                         catalog,
-                        &mut ok,
+                        (&mut ok, &mut deep),
                         visitor,
                         kept(main_nodes, v),
                     )
                 }
-                k if same(k, "edges") => view.procs[0].edges = elements(v, &mut ok, edge),
+                k if same(k, "edges") => {
+                    view.procs[0].edges = listed(v, 2, (&mut ok, &mut deep), edge)
+                }
                 // An earlier, repeated `variables` member still has to fit the model.
                 k if same(k, "variables") && !kept(vars, v) => {
                     elements(v, &mut ok, variable);
@@ -591,13 +641,13 @@ impl<'a> View<'a> {
                                         x,
                                         ProcessKind::Event,
                                         catalog,
-                                        &mut ok,
+                                        (&mut ok, &mut deep),
                                         visitor,
                                         kept(event_nodes, x),
                                     )
                                 }
                                 k if same(k, "edges") => {
-                                    view.procs[1].edges = elements(x, &mut ok, edge)
+                                    view.procs[1].edges = listed(x, 3, (&mut ok, &mut deep), edge)
                                 }
                                 _ => {}
                             }
@@ -627,6 +677,7 @@ impl<'a> View<'a> {
             }
         }
         view.bad_shape = !ok;
+        view.too_deep = deep;
         view
     }
 }
@@ -637,18 +688,40 @@ fn nodes<'a>(
     v: J<'a>,
     kind: ProcessKind,
     catalog: &'a Catalog,
-    ok: &mut bool,
+    flags: (&mut bool, &mut bool),
     visitor: &mut dyn NodeVisitor<'a>,
     seen: bool,
 ) -> Vec<NodeV<'a>> {
+    let open = match kind {
+        ProcessKind::Main => 2,
+        ProcessKind::Event => 3,
+    };
     let mut i = 0;
-    elements(v, ok, |x, ok| {
+    listed(v, open, flags, |x, ok| {
         let n = node(x, catalog, ok);
         if seen {
             visitor.node(kind, i, &n);
         }
         i += 1;
         n
+    })
+}
+
+/// The elements of a node or edge list, `open` containers deep, through `one` as
+/// [`elements`] does; each is first checked for depth (the parse left these to the view),
+/// and one nested too deep is not read but flagged (`flags.1`).
+fn listed<'a, T: Default>(
+    v: J<'a>,
+    open: usize,
+    (ok, deep): (&mut bool, &mut bool),
+    mut one: impl FnMut(J<'a>, &mut bool) -> T,
+) -> Vec<T> {
+    elements(v, ok, |x, ok| {
+        if element_too_deep(x, open) {
+            *deep = true;
+            return T::default();
+        }
+        one(x, ok)
     })
 }
 
@@ -1085,8 +1158,8 @@ mod tests {
             let mut buffers = simd_json::Buffers::default();
             let mut tape = simd_json::Tape::null();
             simd_json::fill_tape(&mut bytes, &mut buffers, &mut tape).unwrap();
-            assert_eq!(too_deep(&tape.0), depth > MAX_DEPTH, "{text}");
-            assert_eq!(too_deep(&tape.0), too_deep_slowly(&tape.0), "{text}");
+            assert_eq!(too_deep(&tape.0, 0), depth > MAX_DEPTH, "{text}");
+            assert_eq!(too_deep(&tape.0, 0), too_deep_slowly(&tape.0), "{text}");
         }
     }
 }

@@ -136,20 +136,28 @@ impl<'c> Validator<'c> {
 
     /// Validate raw bytes: the whole of `flows:validate` (and of `flows:import` before it
     /// stores), without building the owned model. `Err` only when the bytes are not a JSON
-    /// object at all.
+    /// object at all (not JSON, not an object, nested deeper than serde_json parses).
     pub fn validate_bytes(
         &self,
         bytes: &[u8],
         opts: &Options<'_>,
     ) -> Result<Report, flow::ParseError> {
-        doc::with_scratch(|scratch| Ok(self.check(&Document::parse(bytes, scratch)?, opts)))
+        doc::with_scratch(|scratch| self.check(&Document::parse(bytes, scratch)?, opts))
     }
 
     /// Validate a parsed [`Document`] (callers that look at it first, to prefetch the
-    /// choices its inputs use, say).
-    pub fn check(&self, doc: &Document<'_>, opts: &Options<'_>) -> Report {
+    /// choices its inputs use, say). `Err` when a node or edge nests deeper than serde_json
+    /// parses (the rest of the document was checked by [`Document::parse`]).
+    pub fn check(
+        &self,
+        doc: &Document<'_>,
+        opts: &Options<'_>,
+    ) -> Result<Report, flow::ParseError> {
         let mut node_rules = rules::NodeRules::new(self, opts);
         let view = doc::View::new(doc.root(), self.catalog, &mut node_rules);
+        if view.too_deep {
+            return Err(doc::depth_error(doc.bytes()));
+        }
         let shape = if view.bad_shape {
             doc.shape_errors()
         } else {
@@ -172,7 +180,7 @@ impl<'c> Validator<'c> {
                 .apply(&view, doc.root(), may_allow, &mut diags);
             order::sort_in_document_order(doc.root(), &view, &mut diags);
         }
-        Report::new(diags)
+        Ok(Report::new(diags))
     }
 
     /// Validate raw bytes and parse them into the typed model too (for callers that keep

@@ -499,7 +499,14 @@ async fn validate_bytes(
         resolver: &choices,
         ..Options::default()
     };
-    let mut report = state.inner.validator.check(&doc, &opts);
+    let mut report = match state.inner.validator.check(&doc, &opts) {
+        Ok(report) => report,
+        Err(_) => {
+            // Nested too deep inside a node or edge: worded as any other syntax error.
+            crate::extract::parse_json(bytes)?;
+            return Err(ApiError::BadRequest("Malformed JSON.".into()));
+        }
+    };
     // Server-owned fields are ignored when sent, so nothing about them is reported.
     report.diagnostics.retain(|d| {
         let top = d

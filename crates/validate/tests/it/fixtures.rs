@@ -270,3 +270,55 @@ fn a_repeated_nodes_member_checks_the_last_one_only() {
     assert_eq!(invalid_inputs(bad, good), 0);
     assert!(invalid_inputs(good, bad) > 0);
 }
+
+/// Depth is checked in two places (the parse, and the view for node and edge elements): at
+/// every position, a document is refused exactly when serde_json refuses it.
+#[test]
+fn nesting_depth_is_refused_exactly_where_serde_json_refuses_it() {
+    fn node(x: &str) -> String {
+        format!(
+            r#"{{"id":"n","name":"Start","activityType":"start","properties":{{"activityName":"start","x":{x}}}}}"#
+        )
+    }
+    type Place = (&'static str, fn(&str) -> String);
+    let places: [Place; 7] = [
+        ("other member", |x| format!(r#"{{"name":"f","extra":{x}}}"#)),
+        ("node property", |x| {
+            format!(r#"{{"name":"f","nodes":[{}]}}"#, node(x))
+        }),
+        ("second node", |x| {
+            format!(r#"{{"name":"f","nodes":[{},{}]}}"#, node("1"), node(x))
+        }),
+        ("edge property", |x| {
+            format!(
+                r#"{{"name":"f","edges":[{{"id":"e","from":"a","to":"b","properties":{{"x":{x}}}}}]}}"#
+            )
+        }),
+        ("event node", |x| {
+            format!(r#"{{"name":"f","eventFlows":{{"nodes":[{}]}}}}"#, node(x))
+        }),
+        ("eventFlows member", |x| {
+            format!(r#"{{"name":"f","eventFlows":{{"extra":{x}}}}}"#)
+        }),
+        ("nodes not a list", |x| {
+            format!(r#"{{"name":"f","nodes":{{"x":{x}}}}}"#)
+        }),
+    ];
+    let v = validate::Validator::new(catalog::Catalog::builtin());
+    let opts = validate::Options::default();
+    let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+    for (place, doc) in places {
+        for n in 115..=135 {
+            let text = doc(&deep(n));
+            let serde_ok = serde_json::from_str::<serde_json::Value>(&text).is_ok();
+            let ours = v.validate_bytes(text.as_bytes(), &opts);
+            assert_eq!(ours.is_ok(), serde_ok, "{place}, depth {n}: {ours:?}");
+            if let Err(e) = ours {
+                assert!(
+                    e.to_string().contains("recursion"),
+                    "{place}, depth {n}: {e}"
+                );
+            }
+        }
+    }
+}
