@@ -44,19 +44,27 @@ pub struct Validator<'c> {
     /// Activity name -> branching port name -> the schema of the edge's branch value.
     branch_schemas: rustc_hash::FxHashMap<String, rustc_hash::FxHashMap<String, schema::Schema>>,
     templates: minijinja::Environment<'static>,
-    /// Expression text -> the names it reads (or its syntax error). Expressions repeat
-    /// across nodes and across validations of the same flow; analysing one is the most
-    /// expensive thing the validator does, and the answer depends on the text alone.
-    /// foldhash: seeded per process (the texts come from clients), and cheap on short keys.
-    expressions: std::sync::Mutex<Memo>,
 }
 
 /// What an expression reads (sorted `root` / `root.attr` names), or its syntax error.
-pub(crate) type Analysis = Result<std::sync::Arc<[String]>, String>;
+/// Reference-counted without atomics: an analysis never leaves the thread whose memo holds
+/// it, and a validation clones one per template string.
+pub(crate) type Analysis = std::rc::Rc<Result<Box<[String]>, String>>;
 
 type Memo = std::collections::HashMap<String, Analysis, foldhash::fast::RandomState>;
 
-/// Bound of the expression memo; it is cleared when full.
+thread_local! {
+    /// Expression text -> the names it reads (or its syntax error). Expressions repeat
+    /// across nodes and across validations of the same flow; analysing one is the most
+    /// expensive thing the validator does, and the answer depends on the text alone (not on
+    /// the catalog), so one memo per thread serves every validator, with no lock and no
+    /// atomic reference counts (a mutex and an `Arc` per template string were a measurable
+    /// part of a validation). foldhash: seeded per process (the texts come from clients),
+    /// and cheap on short keys.
+    static EXPRESSIONS: std::cell::RefCell<Memo> = std::cell::RefCell::default();
+}
+
+/// Bound of each thread's expression memo; it is cleared when full.
 const EXPRESSION_MEMO: usize = 8192;
 
 /// Per-call settings.
@@ -105,7 +113,6 @@ impl<'c> Validator<'c> {
             schemas,
             branch_schemas,
             templates,
-            expressions: std::sync::Mutex::new(Memo::default()),
         }
     }
 
@@ -115,22 +122,25 @@ impl<'c> Validator<'c> {
 
     /// The sorted names an expression reads (`root` or `root.attr`), or its syntax error.
     pub(crate) fn analyze(&self, expr: &str) -> Analysis {
-        let mut memo = self.expressions.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(hit) = memo.get(expr) {
-            return hit.clone();
+        let hit = EXPRESSIONS.with(|memo| memo.borrow().get(expr).cloned());
+        if let Some(hit) = hit {
+            return hit;
         }
-        let result = match self.templates.template_from_str(expr) {
+        let result = std::rc::Rc::new(match self.templates.template_from_str(expr) {
             Ok(t) => {
                 let mut refs: Vec<String> = t.undeclared_variables(true).into_iter().collect();
                 refs.sort();
-                Ok(std::sync::Arc::from(refs))
+                Ok(refs.into_boxed_slice())
             }
             Err(e) => Err(e.detail().unwrap_or("syntax error").to_string()),
-        };
-        if memo.len() >= EXPRESSION_MEMO {
-            memo.clear();
-        }
-        memo.insert(expr.to_string(), result.clone());
+        });
+        EXPRESSIONS.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            if memo.len() >= EXPRESSION_MEMO {
+                memo.clear();
+            }
+            memo.insert(expr.to_string(), result.clone());
+        });
         result
     }
 

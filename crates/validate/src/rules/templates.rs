@@ -109,7 +109,7 @@ impl<'v> Strings<'v> {
             let Some(analysis) = &found.refs else {
                 continue;
             };
-            let refs = match analysis {
+            let refs = match &**analysis {
                 Ok(refs) => refs,
                 Err(detail) => {
                     let msg = format!("Expression '{s}' does not compile: {detail}.");
