@@ -127,17 +127,7 @@ impl<'b> Document<'b> {
         let tape = match parsed {
             Ok(tape) if !skeleton_too_deep(J(&tape.0)) => tape,
             Ok(_) => return Err(depth_error(bytes)),
-            // serde_json words syntax errors (line, column, message) as everywhere else.
-            Err(e) => {
-                return Err(match flow::parse_slice(bytes) {
-                    Err(err) => err,
-                    Ok(_) => flow::ParseError::Syntax {
-                        line: 1,
-                        column: 1,
-                        message: e.to_string(),
-                    },
-                })
-            }
+            Err(e) => return Err(serde_error(bytes, e.to_string())),
         };
         let doc = Document { bytes, tape, spare };
         match doc.root().kind() {
@@ -217,12 +207,18 @@ pub(crate) fn type_name(v: J<'_>) -> &'static str {
 /// The error of a document nested deeper than [`MAX_DEPTH`], worded by serde_json (which
 /// stops at the same depth) with its line and column.
 pub(crate) fn depth_error(bytes: &[u8]) -> flow::ParseError {
+    serde_error(bytes, "recursion limit exceeded".into())
+}
+
+/// The error of bytes simd-json refused, as serde_json words syntax errors everywhere else
+/// (line, column, message); `fallback` if serde_json takes them after all.
+fn serde_error(bytes: &[u8], fallback: String) -> flow::ParseError {
     match flow::parse_slice(bytes) {
         Err(err) => err,
         Ok(_) => flow::ParseError::Syntax {
             line: 1,
             column: 1,
-            message: "recursion limit exceeded".into(),
+            message: fallback,
         },
     }
 }

@@ -471,6 +471,15 @@ async fn validate_document(
     Ok(Json(report?.to_api()))
 }
 
+/// The error for bytes the validator refused as JSON: the shared parser words it (line and
+/// column).
+fn syntax_error(bytes: &[u8]) -> ApiError {
+    match crate::extract::parse_json(bytes) {
+        Err(e) => e,
+        Ok(_) => ApiError::BadRequest("Malformed JSON.".into()),
+    }
+}
+
 /// `flows:validate` of bytes that do not take the JSON tree path.
 async fn validate_bytes(
     state: &AppState,
@@ -486,11 +495,7 @@ async fn validate_bytes(
                 "A flow document must be a JSON object.".into(),
             ))
         }
-        Err(_) => {
-            // Let the shared parser word the syntax error (line and column).
-            crate::extract::parse_json(bytes)?;
-            return Err(ApiError::BadRequest("Malformed JSON.".into()));
-        }
+        Err(_) => return Err(syntax_error(bytes)),
     };
     let kinds = doc.choice_kinds(state.inner.catalog);
     let choices = super::discovery::org_choices_for_kinds(state, org, kinds).await?;
@@ -499,14 +504,12 @@ async fn validate_bytes(
         resolver: &choices,
         ..Options::default()
     };
-    let mut report = match state.inner.validator.check(&doc, &opts) {
-        Ok(report) => report,
-        Err(_) => {
-            // Nested too deep inside a node or edge: worded as any other syntax error.
-            crate::extract::parse_json(bytes)?;
-            return Err(ApiError::BadRequest("Malformed JSON.".into()));
-        }
-    };
+    // Err: nested too deep inside a node or edge.
+    let mut report = state
+        .inner
+        .validator
+        .check(&doc, &opts)
+        .map_err(|_| syntax_error(bytes))?;
     // Server-owned fields are ignored when sent, so nothing about them is reported.
     report.diagnostics.retain(|d| {
         let top = d
