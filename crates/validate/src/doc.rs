@@ -619,7 +619,8 @@ impl<'a> View<'a> {
                     )
                 }
                 k if same(k, "edges") => {
-                    view.procs[0].edges = listed(v, 2, (&mut ok, &mut deep), edge)
+                    view.procs[0].edges =
+                        listed(v, list_depth(ProcessKind::Main), (&mut ok, &mut deep), edge)
                 }
                 // An earlier, repeated `variables` member still has to fit the model.
                 k if same(k, "variables") && !kept(vars, v) => {
@@ -643,7 +644,12 @@ impl<'a> View<'a> {
                                     )
                                 }
                                 k if same(k, "edges") => {
-                                    view.procs[1].edges = listed(x, 3, (&mut ok, &mut deep), edge)
+                                    view.procs[1].edges = listed(
+                                        x,
+                                        list_depth(ProcessKind::Event),
+                                        (&mut ok, &mut deep),
+                                        edge,
+                                    )
                                 }
                                 _ => {}
                             }
@@ -688,12 +694,8 @@ fn nodes<'a>(
     visitor: &mut dyn NodeVisitor<'a>,
     seen: bool,
 ) -> Vec<NodeV<'a>> {
-    let open = match kind {
-        ProcessKind::Main => 2,
-        ProcessKind::Event => 3,
-    };
     let mut i = 0;
-    listed(v, open, flags, |x, ok| {
+    listed(v, list_depth(kind), flags, |x, ok| {
         let n = node(x, catalog, ok);
         if seen {
             visitor.node(kind, i, &n);
@@ -701,6 +703,15 @@ fn nodes<'a>(
         i += 1;
         n
     })
+}
+
+/// How many containers enclose the elements of a process's node and edge lists: the
+/// document and the list, and for the event process the `eventFlows` object.
+fn list_depth(kind: ProcessKind) -> usize {
+    match kind {
+        ProcessKind::Main => 2,
+        ProcessKind::Event => 3,
+    }
 }
 
 /// The elements of a node or edge list, `open` containers deep, through `one` as
