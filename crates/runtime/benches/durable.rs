@@ -32,8 +32,8 @@ use chrono::{DateTime, Utc};
 use engine::{Engine, Event, Program, ProgramKey, Start, StaticEnv, TaskState, WaitOn};
 use serde_json::{json, Value as Json};
 use store::{ExecutionRecord, NewExecution, Store};
-use switchboard_runtime::server::{Runner, RunnerConfig, StoreCheckpoint};
-use switchboard_runtime::Checkpoint as _;
+use switchboard_runtime::server::{Progress, Runner, RunnerConfig, StoreCheckpoint};
+use switchboard_runtime::{Checkpoint as _, TraceQueue, TraceWriter};
 
 // The allocator of the `switchboard` binary.
 #[global_allocator]
@@ -389,12 +389,19 @@ async fn step(db: Db) {
     // Separate rows per baseline: SQLite does not write a page when a value is rewritten
     // unchanged.
     let (bare_commit, bare_transaction) = bare.split_at(STEP_EXECUTIONS);
+    // As the runner does: trace pages deferred to a writer moving them in the background.
+    let traces = TraceWriter::new(store.clone());
     let mut durable: Vec<(TaskState, StoreCheckpoint)> = durable
         .iter()
         .map(|(r, st)| {
+            let progress = Progress {
+                step: r.step,
+                pending: Vec::new(),
+                trace: TraceQueue::started(&r.id, 0),
+            };
             (
                 st.clone(),
-                StoreCheckpoint::new(store.clone(), &f.org, &r.id, r.step, Vec::new()),
+                StoreCheckpoint::new(store.clone(), traces.clone(), &f.org, &r.id, progress),
             )
         })
         .collect();

@@ -49,6 +49,7 @@ mod mock;
 pub mod report;
 mod routing;
 pub mod server;
+mod traces;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -63,6 +64,7 @@ pub use http::{HttpClient, HttpConfig, HttpResult, OfflineHttp, ReqwestHttpClien
 pub use media::{CallerAction, Hangup, MediaPort, ScriptError, ScriptedCaller};
 pub use mock::{MockError, MockFunctions, MockHttp};
 pub use routing::{LocalRouter, Router};
+pub use traces::{TraceQueue, TraceWriter};
 
 /// A boxed, `Send` future: what the performer traits return, so they can be used as trait
 /// objects (`&dyn HttpClient`) in the server and in tests alike.

@@ -43,6 +43,7 @@ use serde_json::{json, Value as Json};
 use store::{ClaimCursor, ClaimedExecution, ExecutionRecord, Store, StoreError};
 use tokio::sync::Notify;
 
+use crate::traces::{TraceQueue, TraceWriter};
 use crate::{
     BoxFuture, CallerAction, Clock, HttpConfig, LocalRouter, MediaPort, Performers,
     ReqwestHttpClient, RunOptions, RuntimeError, StoreFunctionRunner, SystemClock,
@@ -177,6 +178,7 @@ enum Begin {
     Started {
         state: Box<TaskState>,
         pending: Vec<Command>,
+        trace: Arc<TraceQueue>,
     },
     /// Claimed from the store: the stored JSON, deserialized by the actor itself; `flow` is
     /// the version the row says the task runs on (the environment was built for it).
@@ -184,6 +186,7 @@ enum Begin {
         state: String,
         pending: String,
         flow: ProgramKey,
+        trace_seq: i64,
     },
 }
 
@@ -213,6 +216,8 @@ struct Inner {
     tasks: Mutex<HashMap<String, Arc<Mailbox>>>,
     /// How many of them sleep until their next timer or an event (see [`Runner::parked`]).
     parked: AtomicUsize,
+    /// Moves the trace pages the tasks' steps defer into the trace table.
+    traces: TraceWriter,
 }
 
 /// The program key of a draft execution.
@@ -229,6 +234,7 @@ impl Runner {
         Ok(Runner {
             inner: Arc::new(Inner {
                 owner: format!("runner-{}", uuid::Uuid::new_v4()),
+                traces: TraceWriter::new(store.clone()),
                 store,
                 engine: Engine::new(config.engine.clone()),
                 clock: SystemClock,
@@ -342,6 +348,7 @@ impl Runner {
                 Begin::Started {
                     state: Box::new(state),
                     pending,
+                    trace: TraceQueue::started(&record.id, trace.len() as i64),
                 },
                 0,
                 Arc::new(env),
@@ -472,6 +479,7 @@ impl Runner {
                         state: c.state,
                         pending: c.pending,
                         flow,
+                        trace_seq: c.trace_seq,
                     };
                     self.spawn(&c.org_id, &c.id, begin, c.step, env);
                     adopted += 1;
@@ -774,20 +782,36 @@ impl Runner {
         let id = id.to_owned();
         tokio::spawn(async move {
             let result = match begin {
-                Begin::Started { state, pending } => Ok((state, pending, env)),
+                Begin::Started {
+                    state,
+                    pending,
+                    trace,
+                } => Ok((state, pending, env, trace)),
                 Begin::Claimed {
                     state,
                     pending,
                     flow,
-                } => Box::pin(runner.revive(&org, &state, &pending, &flow, env)).await,
+                    trace_seq,
+                } => Box::pin(runner.revive(&org, &state, &pending, &flow, env))
+                    .await
+                    .map(|(state, pending, env)| {
+                        (state, pending, env, TraceQueue::taken_over(&id, trace_seq))
+                    }),
             };
             let result = match result {
-                Ok((state, pending, env)) => runner
-                    .actor(&org, &id, state, step, pending, env, &mailbox)
-                    .await
-                    .map_err(|e| {
-                        tracing::error!(execution = %id, error = %e, "execution stopped; releasing it");
-                    }),
+                Ok((state, pending, env, trace)) => {
+                    let progress = Progress {
+                        step,
+                        pending,
+                        trace,
+                    };
+                    runner
+                        .actor(&org, &id, state, progress, env, &mailbox)
+                        .await
+                        .map_err(|e| {
+                            tracing::error!(execution = %id, error = %e, "execution stopped; releasing it");
+                        })
+                }
                 Err(e) => {
                     tracing::error!(execution = %id, error = %e, "cannot resume execution");
                     Err(())
@@ -810,23 +834,20 @@ impl Runner {
     /// Drives one task until it finishes: catches up, parks until its next timer or an
     /// event, and again. What only a run needs (performers, the checkpoint writer) is built
     /// per run, in a boxed future, so a parked actor is just the task and its mailbox.
-    #[allow(clippy::too_many_arguments)]
     async fn actor(
         &self,
         org: &str,
         id: &str,
         mut state: Box<TaskState>,
-        step: i64,
-        pending: Vec<Command>,
+        mut progress: Progress,
         env: Arc<StaticEnv>,
         mailbox: &Mailbox,
     ) -> Result<(), RuntimeError> {
         let inner = &self.inner;
-        let mut progress = (step, pending);
         // Answers to commands performed before a restart (or never performed).
         let mut events = Vec::new();
-        if !progress.1.is_empty() {
-            events = Box::pin(self.perform_pending(org, &progress.1)).await?;
+        if !progress.pending.is_empty() {
+            events = Box::pin(self.perform_pending(org, &progress.pending)).await?;
         }
         loop {
             // One delivered event per run, as they came.
@@ -903,12 +924,13 @@ impl Runner {
         id: &str,
         state: TaskState,
         events: Vec<Event>,
-        (step, pending): (i64, Vec<Command>),
+        progress: Progress,
         env: &StaticEnv,
-    ) -> Result<(crate::RunResult, (i64, Vec<Command>)), RuntimeError> {
+    ) -> Result<(crate::RunResult, Progress), RuntimeError> {
         let inner = &self.inner;
         let functions = StoreFunctionRunner::new(inner.store.clone(), inner.host.clone(), org);
-        let checkpoint = StoreCheckpoint::new(inner.store.clone(), org, id, step, pending);
+        let checkpoint =
+            StoreCheckpoint::new(inner.store.clone(), inner.traces.clone(), org, id, progress);
         let performers = Performers {
             functions: &functions,
             http: &inner.http,
@@ -965,27 +987,39 @@ impl MediaPort for ApiCaller {
 /// of the runner's tasks. Public so benchmarks can time a durable step on its own.
 pub struct StoreCheckpoint {
     store: Store,
+    traces: TraceWriter,
     org: String,
     id: String,
     clock: SystemClock,
-    /// The stored step counter and the pending commands.
-    progress: Mutex<(i64, Vec<Command>)>,
+    progress: Mutex<Progress>,
+}
+
+/// Where an execution's checkpoints have got to.
+pub struct Progress {
+    /// The stored step counter.
+    pub step: i64,
+    /// The answer-bearing commands still awaited.
+    pub pending: Vec<Command>,
+    /// Its deferred trace pages.
+    pub trace: Arc<TraceQueue>,
 }
 
 impl StoreCheckpoint {
-    /// The checkpoint of execution `id` of `org`, stored at `step` with `pending` commands.
-    pub fn new(store: Store, org: &str, id: &str, step: i64, pending: Vec<Command>) -> Self {
+    /// The checkpoint of execution `id` of `org`, stored as `progress` says; its trace pages
+    /// deferred to `traces`.
+    pub fn new(store: Store, traces: TraceWriter, org: &str, id: &str, progress: Progress) -> Self {
         StoreCheckpoint {
             store,
+            traces,
             org: org.to_owned(),
             id: id.to_owned(),
             clock: SystemClock,
-            progress: Mutex::new((step, pending)),
+            progress: Mutex::new(progress),
         }
     }
 
-    /// The stored step and pending commands after the checkpoints written so far.
-    pub fn into_progress(self) -> (i64, Vec<Command>) {
+    /// Where the checkpoints written so far have got to.
+    pub fn into_progress(self) -> Progress {
         self.progress
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
@@ -999,27 +1033,40 @@ impl crate::Checkpoint for StoreCheckpoint {
         step: &'a StepOutput,
     ) -> BoxFuture<'a, Result<(), RuntimeError>> {
         Box::pin(async move {
-            let (expected, pending) = {
+            let (expected, pending, queue) = {
                 let p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
-                (p.0, pending_after(&p.1, state, step))
+                (
+                    p.step,
+                    pending_after(&p.pending, state, step),
+                    p.trace.clone(),
+                )
             };
             let now = self.clock.now();
-            let c = store::Checkpoint {
+            let trace: Vec<Box<RawValue>> = step.trace.iter().map(raw_json).collect();
+            let tail = self.traces.prepare(&queue, &trace, now).await?;
+            let finished = state.is_finished();
+            let records = trace.len();
+            let mut c = store::Checkpoint {
                 expected_step: expected,
                 status: status_of(state).to_owned(),
                 state: raw_json(state),
                 pending: raw_json(&pending),
                 error: error_of(state),
-                finished_at: state.is_finished().then_some(now),
+                finished_at: finished.then_some(now),
                 timers: timers_of(state),
-                trace: step.trace.iter().map(raw_json).collect(),
+                trace,
                 at: now,
+                tail: Some(tail),
             };
             let written = self
                 .store
                 .checkpoint_execution(&self.org, &self.id, &c)
                 .await?;
-            *self.progress.lock().unwrap_or_else(|p| p.into_inner()) = (written, pending);
+            let tail = c.tail.take().unwrap_or_default();
+            self.traces.committed(&queue, tail, records, finished);
+            let mut p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+            p.step = written;
+            p.pending = pending;
             Ok(())
         })
     }

@@ -28,7 +28,11 @@
 //! - Trace records are numbered 1, 2, 3, ... per execution, continuing across checkpoints
 //!   (from a counter on the row, `trace_seq`). A checkpoint stores its records as one row of
 //!   `execution_traces` (a JSON array, numbered from its first record; migration 0005), and
-//!   readers flatten the rows back into records. Retention ([`Store::prune_traces`]) removes
+//!   readers flatten the rows back into records. A checkpoint may defer its trace
+//!   ([`Checkpoint::tail`], migration 0006): its page then goes into the row's `trace_tail`,
+//!   with the pages its writer has not yet moved into the table
+//!   ([`Store::append_trace_pages`]); a page may be in both places, and readers take each
+//!   page once. Every record is in the table, the tail, or both. Retention ([`Store::prune_traces`]) removes
 //!   the trace of finished executions and keeps the execution rows and their counters.
 //! - Executions reference their org (deleting the org deletes them with their timers and
 //!   traces) but not their flow: deleting a flow keeps the history of the tasks that ran it,
@@ -82,6 +86,8 @@ pub struct ClaimedExecution {
     pub pending: String,
     pub step: i64,
     pub created_at: DateTime<Utc>,
+    /// How many trace records the execution has: the next is numbered `trace_seq + 1`.
+    pub trace_seq: i64,
 }
 
 /// Where a series of [`Store::claim_executions_to_resume`] calls has got to: the default
@@ -158,6 +164,39 @@ pub struct Checkpoint {
     pub trace: Vec<Box<RawValue>>,
     /// Becomes `updated_at` and the time of the trace records.
     pub at: DateTime<Utc>,
+    /// `None`: `trace` becomes a row of `execution_traces` in the checkpoint's own statement.
+    /// `Some(pages)`: the trace is deferred. No trace row is written; the row's `trace_tail`
+    /// becomes `pages`: the pages of earlier checkpoints not yet known to be in
+    /// `execution_traces`, then this checkpoint's own (`trace` as one page numbered from the
+    /// stored counter + 1), if it has records. The caller moves the pages into the table
+    /// later ([`Store::append_trace_pages`]); readers see them in the meantime.
+    #[serde(default)]
+    pub tail: Option<Vec<TracePage>>,
+}
+
+/// The records of one checkpoint as one unit of an execution's trace: a row of
+/// `execution_traces`, or a line of the row's `trace_tail` (migration 0006) until it has been
+/// moved there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TracePage {
+    /// The number of its first record; the others follow.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// The records, a JSON array.
+    pub records: String,
+}
+
+impl TracePage {
+    /// The page of `records` (serialized trace records), numbered from `seq`, at `at`
+    /// (millisecond precision, as stored).
+    pub fn new(seq: i64, at: DateTime<Utc>, records: &[Box<RawValue>]) -> TracePage {
+        let records: Vec<&str> = records.iter().map(|r| r.get()).collect();
+        TracePage {
+            seq,
+            at: Ts::new(at).0,
+            records: records_array(&records),
+        }
+    }
 }
 
 /// The twelve arguments both forms of the checkpoint bind first, in order (`$1`..`$12` of
@@ -233,7 +272,8 @@ const EXECUTION_COLUMNS: &str = "id, org_id, flow_id, flow_version, status, stat
      error, step, created_at, updated_at, finished_at, lease_owner, lease_until";
 
 /// What [`Store::claim_executions_to_resume`] returns of a claimed row.
-const CLAIMED_COLUMNS: &str = "id, org_id, flow_id, flow_version, state, pending, step, created_at";
+const CLAIMED_COLUMNS: &str =
+    "id, org_id, flow_id, flow_version, state, pending, step, created_at, trace_seq";
 
 /// The statuses of executions that have not finished: the ones claims take.
 const UNFINISHED: &str = "('running', 'waiting')";
@@ -292,6 +332,7 @@ struct ClaimedRow {
     pending: String,
     step: i64,
     created_at: Ts,
+    trace_seq: i64,
     /// The SQLite rowid (the claim cursor there); NULL on PostgreSQL, where it is the id.
     claim_rowid: Option<i64>,
 }
@@ -319,6 +360,43 @@ fn records_array(records: &[&str]) -> String {
     }
     text.push(']');
     text
+}
+
+/// Pages as `executions.trace_tail` keeps them: one line per page, `[seq,"at",records]`
+/// (the time as SQLite's fixed-width text). `None` for no pages.
+fn encode_tail(pages: &[TracePage]) -> Option<String> {
+    if pages.is_empty() {
+        return None;
+    }
+    let mut text = String::with_capacity(pages.iter().map(|p| p.records.len() + 48).sum());
+    for page in pages {
+        text.push('[');
+        text += &page.seq.to_string();
+        text.push_str(",\"");
+        text += &Ts::new(page.at).text();
+        text.push_str("\",");
+        text += &page.records;
+        text.push_str("]\n");
+    }
+    Some(text)
+}
+
+/// The pages of `executions.trace_tail` (see [`encode_tail`]); records kept as their text.
+fn decode_tail(text: &str) -> Result<Vec<TracePage>, StoreError> {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let (seq, at, records): (i64, String, Box<RawValue>) =
+                from_json(line, "executions.trace_tail")?;
+            let at = DateTime::parse_from_rfc3339(&at)
+                .map_err(|e| StoreError::Corrupt(format!("executions.trace_tail: {e}")))?;
+            Ok(TracePage {
+                seq,
+                at: at.with_timezone(&Utc),
+                records: records.get().to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// A task's pending timers as the row keeps them (`executions.timers`): a JSON array of
@@ -398,8 +476,16 @@ const CHECKPOINT_POSTGRES: &str = "WITH cur AS ( \
      INSERT INTO execution_traces (execution_id, seq, records, at) \
      SELECT $2, seq, $13, $9 FROM cur";
 
+/// A checkpoint with a deferred trace on PostgreSQL: [`CHECKPOINT_ROW_POSTGRES`] that also
+/// sets the row's `trace_tail` to `$13` ([`encode_tail`]; empty for no pages). No trace row.
+const CHECKPOINT_TAIL_POSTGRES: &str = "UPDATE executions SET status = $4, state = $5, \
+     pending = $6, error = $7, finished_at = COALESCE($8, finished_at), updated_at = $9, \
+     step = step + 1, trace_seq = trace_seq + $10, timers = $11, next_due = $12, \
+     trace_tail = $13 WHERE org_id = $1 AND id = $2 AND step = $3";
+
 /// A whole checkpoint on SQLite, one statement: the same parameters, `$13` the trace
-/// records as one JSON array ([`records_array`]). The `execution_checkpoints` view's trigger
+/// records as one JSON array ([`records_array`]), `$14` the tail of a deferred trace (NULL
+/// without: then the records become a trace row; migration 0006). The `execution_checkpoints` view's trigger
 /// (migration 0004, its trace insert replaced by 0005) checks the guard, appends the one
 /// trace row (none without records) and updates the row; a stale or missing execution
 /// aborts it with [`STALE_CHECKPOINT`] and nothing written. Only the last step's update
@@ -407,7 +493,7 @@ const CHECKPOINT_POSTGRES: &str = "WITH cur AS ( \
 /// page and the trace's.
 const CHECKPOINT_SQLITE: &str = "INSERT INTO execution_checkpoints (org_id, id, \
      expected_step, status, state, pending, error, finished_at, updated_at, added, timers, \
-     next_due, trace) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     next_due, trace, tail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 /// The message of the trigger's abort when the guard fails.
 const STALE_CHECKPOINT: &str = "switchboard: stale checkpoint";
@@ -525,7 +611,8 @@ impl Store {
     /// before the last step; nothing is read back. A step writes the row and one trace row
     /// holding all its records: on SQLite two b-tree pages (the trace is `WITHOUT ROWID`), on
     /// PostgreSQL a heap-only update of the row and a trace tuple with its key (no foreign
-    /// key to check: migration 0005).
+    /// key to check: migration 0005). With a deferred trace (`c.tail`), the row alone: one
+    /// page on SQLite, a heap-only update on PostgreSQL.
     pub async fn checkpoint_execution(
         &self,
         org_id: &str,
@@ -533,7 +620,17 @@ impl Store {
         c: &Checkpoint,
     ) -> Result<i64, StoreError> {
         let trace: Vec<&str> = c.trace.iter().map(|r| r.get()).collect();
-        let records = records_array(&trace);
+        // A deferred trace's records are in its tail already.
+        let records = match c.tail {
+            None => records_array(&trace),
+            Some(_) => String::new(),
+        };
+        // Empty, not NULL, for a deferred trace with no pages: NULL tells SQLite's trigger
+        // to write a trace row.
+        let tail = c
+            .tail
+            .as_deref()
+            .map(|pages| encode_tail(pages).unwrap_or_default());
         let at = Ts::new(c.at);
         let added = count_arg(trace.len() as u64);
         let (timers, next_due) = encode_timers(&c.timers);
@@ -556,21 +653,31 @@ impl Store {
         // trips, and nothing left half-done if this future is dropped.
         let written: Option<i64> = match &self.db {
             crate::Db::Postgres(pool) => {
-                let done = if trace.is_empty() {
-                    bind_guard!(sqlx::query(CHECKPOINT_ROW_POSTGRES), guard)
-                        .execute(pool)
-                        .await?
-                } else {
-                    bind_guard!(sqlx::query(CHECKPOINT_POSTGRES), guard)
-                        .bind(records)
-                        .execute(pool)
-                        .await?
+                let done = match &tail {
+                    Some(tail) => {
+                        bind_guard!(sqlx::query(CHECKPOINT_TAIL_POSTGRES), guard)
+                            .bind(tail.as_str())
+                            .execute(pool)
+                            .await?
+                    }
+                    None if trace.is_empty() => {
+                        bind_guard!(sqlx::query(CHECKPOINT_ROW_POSTGRES), guard)
+                            .execute(pool)
+                            .await?
+                    }
+                    None => {
+                        bind_guard!(sqlx::query(CHECKPOINT_POSTGRES), guard)
+                            .bind(records)
+                            .execute(pool)
+                            .await?
+                    }
                 };
                 (done.rows_affected() > 0).then_some(c.expected_step + 1)
             }
             crate::Db::Sqlite { write, .. } => {
                 let done = bind_guard!(sqlx::query(CHECKPOINT_SQLITE), guard)
                     .bind(records)
+                    .bind(tail.as_deref())
                     .execute(write)
                     .await;
                 match done {
@@ -778,6 +885,7 @@ impl Store {
                 pending: row.pending,
                 step: row.step,
                 created_at: row.created_at.0,
+                trace_seq: row.trace_seq,
             })
             .collect();
         claimed.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
@@ -941,6 +1049,112 @@ impl Store {
         Ok(())
     }
 
+    /// Moves deferred trace pages into `execution_traces` (the runtime's trace writer, many
+    /// executions at a time), one transaction: `pages` as (execution id, page); a page
+    /// already there (same execution and `seq`) or of an execution that no longer exists is
+    /// skipped, so moving a page twice is harmless. Then clears the `trace_tail` of each
+    /// execution of `finished` that has finished: the caller has moved every page of its
+    /// tail in this call or before, and a finished execution is written no more.
+    pub async fn append_trace_pages(
+        &self,
+        pages: &[(&str, &TracePage)],
+        finished: &[&str],
+    ) -> Result<(), StoreError> {
+        if pages.is_empty() && finished.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        match &self.db {
+            crate::Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                // One statement for the batch: arrays, not a round trip per page.
+                sqlx::query(
+                    "INSERT INTO execution_traces (execution_id, seq, records, at) \
+                     SELECT u.execution_id, u.seq, u.records, u.at \
+                     FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TIMESTAMPTZ[]) \
+                         AS u(execution_id, seq, records, at) \
+                     WHERE EXISTS (SELECT 1 FROM executions e WHERE e.id = u.execution_id) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(pages.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+                .bind(pages.iter().map(|(_, p)| p.seq).collect::<Vec<_>>())
+                .bind(
+                    pages
+                        .iter()
+                        .map(|(_, p)| p.records.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    pages
+                        .iter()
+                        .map(|(_, p)| Ts::new(p.at).0)
+                        .collect::<Vec<_>>(),
+                )
+                .execute(&mut *tx)
+                .await?;
+                if !finished.is_empty() {
+                    sqlx::query(
+                        "UPDATE executions SET trace_tail = NULL \
+                         WHERE id = ANY($1) AND finished_at IS NOT NULL AND trace_tail IS NOT NULL",
+                    )
+                    .bind(finished)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+            crate::Db::Sqlite { write, .. } => {
+                // In-process statements: a loop costs no round trips.
+                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                for (id, page) in pages {
+                    sqlx::query(
+                        "INSERT INTO execution_traces (execution_id, seq, records, at) \
+                         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM executions WHERE id = $1) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(*id)
+                    .bind(page.seq)
+                    .bind(page.records.as_str())
+                    .bind(Ts::new(page.at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for id in finished {
+                    sqlx::query(
+                        "UPDATE executions SET trace_tail = NULL \
+                         WHERE id = $1 AND finished_at IS NOT NULL AND trace_tail IS NOT NULL",
+                    )
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        crate::observe(&self.db, "transaction", started);
+        Ok(())
+    }
+
+    /// Moves the pages of execution `id`'s stored `trace_tail` into `execution_traces` (see
+    /// [`Store::append_trace_pages`]); returns how many pages the tail held. For a runner
+    /// that takes over an execution: its tail may hold pages that the process which wrote
+    /// them never moved, and the runner's own tails replace the stored one.
+    pub async fn move_trace_tail(&self, id: &str) -> Result<usize, StoreError> {
+        let tail: Option<Option<String>> = reader!(self, |pool| sqlx::query_scalar(
+            "SELECT trace_tail FROM executions WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        let pages = match tail.flatten() {
+            Some(text) => decode_tail(&text)?,
+            None => return Ok(0),
+        };
+        let refs: Vec<(&str, &TracePage)> = pages.iter().map(|p| (id, p)).collect();
+        self.append_trace_pages(&refs, &[]).await?;
+        Ok(pages.len())
+    }
+
     /// The pending timers of execution `id`, soonest first (then by timer id); none for an
     /// unknown execution.
     pub async fn timers_of(&self, id: &str) -> Result<Vec<TimerRow>, StoreError> {
@@ -968,7 +1182,16 @@ impl Store {
     /// The trace of the org's execution `id`, record by record in order (empty for an
     /// unknown execution, or one whose trace was pruned).
     pub async fn trace_of(&self, org_id: &str, id: &str) -> Result<Vec<TraceRow>, StoreError> {
-        let rows = reader!(self, |pool| sqlx::query_as::<_, TraceDbRow>(
+        // The tail first: a page moved into the table between the two reads is then in the
+        // table read, and one in both is taken once.
+        let tail: Option<Option<String>> = reader!(self, |pool| sqlx::query_scalar(
+            "SELECT trace_tail FROM executions WHERE org_id = $1 AND id = $2"
+        )
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+        let mut rows = reader!(self, |pool| sqlx::query_as::<_, TraceDbRow>(
             "SELECT t.execution_id, t.seq, t.records, t.at \
              FROM execution_traces t JOIN executions e ON e.id = t.execution_id \
              WHERE e.org_id = $1 AND t.execution_id = $2 ORDER BY t.seq"
@@ -977,6 +1200,20 @@ impl Store {
         .bind(id)
         .fetch_all(pool)
         .await)?;
+        if let Some(text) = tail.flatten() {
+            let stored: std::collections::HashSet<i64> = rows.iter().map(|r| r.seq).collect();
+            for page in decode_tail(&text)? {
+                if !stored.contains(&page.seq) {
+                    rows.push(TraceDbRow {
+                        execution_id: id.to_owned(),
+                        seq: page.seq,
+                        records: page.records,
+                        at: Ts(page.at),
+                    });
+                }
+            }
+            rows.sort_by_key(|r| r.seq);
+        }
         let mut trace = Vec::with_capacity(rows.len());
         for row in rows {
             let records: Vec<serde_json::Value> =
@@ -1014,6 +1251,26 @@ impl Store {
             .bind(before)
             .fetch_one(&mut *tx)
             .await?;
+            // Pages still in tails (migration 0006): those of an execution with no trace row
+            // left, or before its first row (never moved), count too.
+            let tails: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+                "SELECT e.trace_seq, e.trace_tail, \
+                     (SELECT MIN(t.seq) FROM execution_traces t WHERE t.execution_id = e.id) \
+                 FROM executions e WHERE e.finished_at < $1 AND e.trace_tail IS NOT NULL",
+            )
+            .bind(before)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut in_tails = 0;
+            for (trace_seq, tail, first_row) in tails {
+                let Some(first_page) = decode_tail(&tail)?.iter().map(|p| p.seq).min() else {
+                    continue;
+                };
+                in_tails += match first_row {
+                    None => trace_seq - first_page + 1,
+                    Some(first_row) => (first_row - first_page).max(0),
+                };
+            }
             sqlx::query(
                 "DELETE FROM execution_traces WHERE execution_id IN \
                      (SELECT id FROM executions WHERE finished_at < $1)",
@@ -1021,7 +1278,14 @@ impl Store {
             .bind(before)
             .execute(&mut *tx)
             .await?;
-            records
+            sqlx::query(
+                "UPDATE executions SET trace_tail = NULL \
+                 WHERE finished_at < $1 AND trace_tail IS NOT NULL",
+            )
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+            records + in_tails
         });
         Ok(u64::try_from(pruned).unwrap_or(0))
     }

@@ -201,3 +201,103 @@ fn a_restarted_runner_resumes_every_parked_task_once() {
         }
     });
 }
+
+/// Polls `store` until `id` has `status` (a liveness bound, not a timing assertion).
+async fn wait_for_status(store: &Store, org: &str, id: &str, status: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let e = store.get_execution(org, id).await.unwrap().unwrap();
+        if e.status == status {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} is {}", e.status);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Trace pages deferred into the row's tail: a process that died before moving them left
+/// one in a task's tail; the process taking the task over moves it before its first step
+/// replaces the tail, and once the task has finished and its pages are moved, the tail is
+/// cleared. The trace reads complete and in order throughout, each record once.
+#[test]
+fn trace_pages_left_in_a_tail_by_a_dead_process_are_kept() {
+    const LEASE: Duration = Duration::from_millis(300);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("runner.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::connect(&url).await.unwrap();
+        let (org, flow_id) = published_wait(&store).await;
+        let first = runner(store.clone(), LEASE);
+        let id = first
+            .start(
+                &org,
+                &flow_id,
+                VersionSel::Latest,
+                Default::default(),
+                Default::default(),
+            )
+            .await
+            .unwrap()
+            .id;
+        parked(&first, 1).await;
+        let started = store.trace_of(&org, &id).await.unwrap();
+        assert!(!started.is_empty());
+
+        // What the dead process wrote last: a step whose page (one record) is only in the
+        // row's tail, and whose lease then ran out.
+        let row = store.get_execution(&org, &id).await.unwrap().unwrap();
+        let raw = |v: serde_json::Value| serde_json::value::to_raw_value(&v).unwrap();
+        let at = store::now();
+        let lost = vec![raw(json!({"node": "LostStep", "activity": "wait"}))];
+        let page = store::TracePage::new(started.len() as i64 + 1, at, &lost);
+        store
+            .checkpoint_execution(
+                &org,
+                &id,
+                &store::Checkpoint {
+                    expected_step: row.step,
+                    status: row.status.clone(),
+                    state: raw(row.state.clone()),
+                    pending: raw(row.pending.clone()),
+                    error: None,
+                    finished_at: None,
+                    timers: store
+                        .timers_of(&id)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|t| (t.timer_id, t.due))
+                        .collect(),
+                    trace: lost,
+                    at,
+                    tail: Some(vec![page]),
+                },
+            )
+            .await
+            .unwrap();
+        store.release_lease(&id, first.owner()).await.unwrap();
+        drop(first);
+
+        let second = runner(store.clone(), LEASE);
+        assert_eq!(second.resume_all().await.unwrap(), 1);
+        parked(&second, 1).await;
+        second.cancel(&org, &id, "test".to_owned()).await.unwrap();
+        wait_for_status(&store, &org, &id, "cancelled").await;
+
+        let trace = store.trace_of(&org, &id).await.unwrap();
+        let seqs: Vec<i64> = trace.iter().map(|t| t.seq).collect();
+        assert_eq!(seqs, (1..=trace.len() as i64).collect::<Vec<_>>());
+        // Had the new process not moved it, its empty tail would have lost the page.
+        assert!(trace.len() > started.len(), "{trace:#?}");
+        assert_eq!(trace[started.len()].record["node"], "LostStep");
+
+        // The writer moves the finished task's pages and clears its tail.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while store.move_trace_tail(&id).await.unwrap() > 0 {
+            assert!(Instant::now() < deadline, "tail never cleared");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(store.trace_of(&org, &id).await.unwrap(), trace);
+    });
+}

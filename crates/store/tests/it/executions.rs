@@ -8,6 +8,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 use store::{
     Checkpoint, ClaimCursor, ExecutionFilter, ExecutionRecord, NewExecution, StoreError, TimerRow,
+    TracePage,
 };
 
 use crate::util::{flow, org, ts};
@@ -50,6 +51,7 @@ fn checkpoint(expected_step: i64, status: &str, marker: i64) -> Checkpoint {
         timers: Vec::new(),
         trace: vec![raw(json!({"node": format!("n{marker}")}))],
         at: ts("2026-03-01T10:00:05.000Z"),
+        tail: None,
     }
 }
 
@@ -793,6 +795,160 @@ store_test!(
                 .is_some(),
             "the execution itself stays"
         );
+        assert_eq!(store.prune_traces(cutoff).await.unwrap(), 0);
+    }
+);
+
+/// A checkpoint deferring its trace: `tail` the pages the row keeps, the last holding
+/// `marker`'s one record (numbered `seq`).
+fn deferred(expected_step: i64, marker: i64, seq: i64, earlier: &[TracePage]) -> Checkpoint {
+    let mut c = checkpoint(expected_step, "waiting", marker);
+    let mut tail = earlier.to_vec();
+    tail.push(TracePage::new(seq, c.at, &c.trace));
+    c.tail = Some(tail);
+    c
+}
+
+fn seqs_and_nodes(trace: &[store::TraceRow]) -> Vec<(i64, String)> {
+    trace
+        .iter()
+        .map(|t| (t.seq, t.record["node"].as_str().unwrap_or("?").to_owned()))
+        .collect()
+}
+
+store_test!(
+    deferred_trace_pages_are_read_from_the_tail_until_moved_and_once_after,
+    |store| async move {
+        let org_id = org(&store).await;
+        let e = execution(&org_id, "flow", ts("2026-03-01T10:00:00Z"));
+        store
+            .insert_execution(&e, &[], &[json!({"node": "Start"})])
+            .await
+            .unwrap();
+        let expected = |n: i64| -> Vec<(i64, String)> {
+            (1..=n)
+                .map(|i| {
+                    (
+                        i,
+                        if i == 1 {
+                            "Start".to_owned()
+                        } else {
+                            format!("n{i}")
+                        },
+                    )
+                })
+                .collect()
+        };
+
+        // Step 1 keeps its page (record 2) in the row only.
+        let one = deferred(0, 2, 2, &[]);
+        store
+            .checkpoint_execution(&org_id, &e.id, &one)
+            .await
+            .unwrap();
+        assert_eq!(
+            seqs_and_nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
+            expected(2)
+        );
+        let page2 = one.tail.clone().unwrap().pop().unwrap();
+
+        // Step 2: page 2 not yet moved, so the tail holds both.
+        let two = deferred(1, 3, 3, std::slice::from_ref(&page2));
+        store
+            .checkpoint_execution(&org_id, &e.id, &two)
+            .await
+            .unwrap();
+        assert_eq!(
+            seqs_and_nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
+            expected(3)
+        );
+        let page3 = two.tail.clone().unwrap().pop().unwrap();
+
+        // Page 2 moved (twice: harmless), while the tail still has it: read once.
+        store
+            .append_trace_pages(&[(&e.id, &page2)], &[])
+            .await
+            .unwrap();
+        store
+            .append_trace_pages(&[(&e.id, &page2)], &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            seqs_and_nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
+            expected(3)
+        );
+
+        // Step 3 writes a tail without page 2; a page of an unknown execution is skipped.
+        let three = deferred(2, 4, 4, std::slice::from_ref(&page3));
+        store
+            .checkpoint_execution(&org_id, &e.id, &three)
+            .await
+            .unwrap();
+        store
+            .append_trace_pages(&[("no-such-execution", &page3)], &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            seqs_and_nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
+            expected(4)
+        );
+
+        // Taken over: the stored tail (pages 3 and 4) moves into the table.
+        assert_eq!(store.move_trace_tail(&e.id).await.unwrap(), 2);
+        let back = store.get_execution(&org_id, &e.id).await.unwrap().unwrap();
+        assert_eq!(back.step, 3);
+
+        // The last step, its tail cleared once its pages are moved.
+        let mut last = deferred(3, 5, 5, &[]);
+        last.status = "completed".to_owned();
+        last.finished_at = Some(ts("2026-03-01T10:00:09Z"));
+        store
+            .checkpoint_execution(&org_id, &e.id, &last)
+            .await
+            .unwrap();
+        let page5 = last.tail.clone().unwrap().pop().unwrap();
+        store
+            .append_trace_pages(&[(&e.id, &page5)], &[&e.id])
+            .await
+            .unwrap();
+        let trace = store.trace_of(&org_id, &e.id).await.unwrap();
+        assert_eq!(seqs_and_nodes(&trace), expected(5));
+        assert_eq!(trace[4].at, ts("2026-03-01T10:00:05Z"));
+
+        // A stale checkpoint writes no tail.
+        assert!(matches!(
+            store
+                .checkpoint_execution(&org_id, &e.id, &deferred(3, 9, 9, &[]))
+                .await,
+            Err(StoreError::VersionConflict { .. })
+        ));
+        assert_eq!(store.trace_of(&org_id, &e.id).await.unwrap().len(), 5);
+    }
+);
+
+store_test!(
+    prune_traces_counts_and_clears_pages_still_in_tails,
+    |store| async move {
+        let org_id = org(&store).await;
+        let cutoff = ts("2026-03-01T00:00:00Z");
+        let e = execution(&org_id, "flow", cutoff - chrono::Duration::days(2));
+        store.insert_execution(&e, &[], &[]).await.unwrap();
+        let one = deferred(0, 1, 1, &[]);
+        store
+            .checkpoint_execution(&org_id, &e.id, &one)
+            .await
+            .unwrap();
+        let mut last = deferred(1, 2, 2, &one.tail.clone().unwrap());
+        last.status = "completed".to_owned();
+        last.finished_at = Some(cutoff - chrono::Duration::days(1));
+        store
+            .checkpoint_execution(&org_id, &e.id, &last)
+            .await
+            .unwrap();
+        assert_eq!(store.trace_of(&org_id, &e.id).await.unwrap().len(), 2);
+
+        assert_eq!(store.prune_traces(cutoff).await.unwrap(), 2);
+        assert!(store.trace_of(&org_id, &e.id).await.unwrap().is_empty());
         assert_eq!(store.prune_traces(cutoff).await.unwrap(), 0);
     }
 );

@@ -1,0 +1,14 @@
+-- A durable step writes its trace records into its own execution row; a background writer
+-- moves them into `execution_traces` later, many at a time. Keep in step with
+-- ../sqlite/0006_trace_tail.sql.
+--
+-- `trace_tail` holds the trace pages (one per checkpoint: its first record's number, its
+-- time, its records) that the runner had not yet seen in `execution_traces` when it wrote
+-- the row, one JSON line each: `[seq,"at",[records...]]`. A page may be in both places
+-- (the writer does not clear tails: that would be a second write of every row); readers take
+-- each page once, by its number (src/executions.rs). NULL: nothing beyond the table.
+--
+-- Why: inserting the trace row and its key entry in the step's own statement cost a
+-- PostgreSQL step ~25-35 µs of server time over the row update, and a SQLite step a second
+-- WAL page to write and sync. A wider row costs ~5-10 µs (BENCHMARKS.md, "Durable runtime").
+ALTER TABLE executions ADD COLUMN trace_tail TEXT;
