@@ -33,7 +33,7 @@ use engine::{Engine, Event, Program, ProgramKey, Start, StaticEnv, TaskState, Wa
 use serde_json::{json, Value as Json};
 use store::{ExecutionRecord, NewExecution, Store};
 use switchboard_runtime::server::{Progress, Runner, RunnerConfig, StoreCheckpoint};
-use switchboard_runtime::{Checkpoint as _, TraceQueue, TraceWriter};
+use switchboard_runtime::{Checkpoint as _, TraceCursor, TraceWriter};
 
 // The allocator of the `switchboard` binary.
 #[global_allocator]
@@ -397,7 +397,7 @@ async fn step(db: Db) {
             let progress = Progress {
                 step: r.step,
                 pending: Vec::new(),
-                trace: TraceQueue::started(&r.id, 0),
+                trace: TraceCursor::started(0),
             };
             (
                 st.clone(),

@@ -64,7 +64,7 @@ pub use http::{HttpClient, HttpConfig, HttpResult, OfflineHttp, ReqwestHttpClien
 pub use media::{CallerAction, Hangup, MediaPort, ScriptError, ScriptedCaller};
 pub use mock::{MockError, MockFunctions, MockHttp};
 pub use routing::{LocalRouter, Router};
-pub use traces::{TraceQueue, TraceWriter};
+pub use traces::{TraceCursor, TraceWriter};
 
 /// A boxed, `Send` future: what the performer traits return, so they can be used as trait
 /// objects (`&dyn HttpClient`) in the server and in tests alike.

@@ -43,7 +43,7 @@ use serde_json::{json, Value as Json};
 use store::{ClaimCursor, ClaimedExecution, ExecutionRecord, Store, StoreError};
 use tokio::sync::Notify;
 
-use crate::traces::{TraceQueue, TraceWriter};
+use crate::traces::{TraceCursor, TraceWriter};
 use crate::{
     BoxFuture, CallerAction, Clock, HttpConfig, LocalRouter, MediaPort, Performers,
     ReqwestHttpClient, RunOptions, RuntimeError, StoreFunctionRunner, SystemClock,
@@ -178,7 +178,7 @@ enum Begin {
     Started {
         state: Box<TaskState>,
         pending: Vec<Command>,
-        trace: Arc<TraceQueue>,
+        trace: TraceCursor,
     },
     /// Claimed from the store: the stored JSON, deserialized by the actor itself; `flow` is
     /// the version the row says the task runs on (the environment was built for it).
@@ -348,7 +348,7 @@ impl Runner {
                 Begin::Started {
                     state: Box::new(state),
                     pending,
-                    trace: TraceQueue::started(&record.id, trace.len() as i64),
+                    trace: TraceCursor::started(trace.len() as i64),
                 },
                 0,
                 Arc::new(env),
@@ -795,7 +795,7 @@ impl Runner {
                 } => Box::pin(runner.revive(&org, &state, &pending, &flow, env))
                     .await
                     .map(|(state, pending, env)| {
-                        (state, pending, env, TraceQueue::taken_over(&id, trace_seq))
+                        (state, pending, env, TraceCursor::taken_over(trace_seq))
                     }),
             };
             let result = match result {
@@ -1001,7 +1001,7 @@ pub struct Progress {
     /// The answer-bearing commands still awaited.
     pub pending: Vec<Command>,
     /// Its deferred trace pages.
-    pub trace: Arc<TraceQueue>,
+    pub trace: TraceCursor,
 }
 
 impl StoreCheckpoint {
@@ -1034,12 +1034,9 @@ impl crate::Checkpoint for StoreCheckpoint {
     ) -> BoxFuture<'a, Result<(), RuntimeError>> {
         Box::pin(async move {
             let (expected, pending, queue) = {
-                let p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
-                (
-                    p.step,
-                    pending_after(&p.pending, state, step),
-                    p.trace.clone(),
-                )
+                let mut p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+                let queue = p.trace.queue(&self.id);
+                (p.step, pending_after(&p.pending, state, step), queue)
             };
             let now = self.clock.now();
             let trace: Vec<Box<RawValue>> = step.trace.iter().map(raw_json).collect();
