@@ -1066,15 +1066,19 @@ impl Store {
         let started = std::time::Instant::now();
         match &self.db {
             crate::Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                // One statement for the batch: arrays, not a round trip per page.
+                // One statement (one round trip, its own transaction) for the batch: the
+                // pages as arrays, then the tails of the finished executions.
                 sqlx::query(
-                    "INSERT INTO execution_traces (execution_id, seq, records, at) \
-                     SELECT u.execution_id, u.seq, u.records, u.at \
-                     FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TIMESTAMPTZ[]) \
-                         AS u(execution_id, seq, records, at) \
-                     WHERE EXISTS (SELECT 1 FROM executions e WHERE e.id = u.execution_id) \
-                     ON CONFLICT DO NOTHING",
+                    "WITH moved AS ( \
+                         INSERT INTO execution_traces (execution_id, seq, records, at) \
+                         SELECT u.execution_id, u.seq, u.records, u.at \
+                         FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TIMESTAMPTZ[]) \
+                             AS u(execution_id, seq, records, at) \
+                         WHERE EXISTS (SELECT 1 FROM executions e WHERE e.id = u.execution_id) \
+                         ON CONFLICT DO NOTHING \
+                     ) \
+                     UPDATE executions SET trace_tail = NULL \
+                     WHERE id = ANY($5) AND finished_at IS NOT NULL AND trace_tail IS NOT NULL",
                 )
                 .bind(pages.iter().map(|(id, _)| *id).collect::<Vec<_>>())
                 .bind(pages.iter().map(|(_, p)| p.seq).collect::<Vec<_>>())
@@ -1090,18 +1094,9 @@ impl Store {
                         .map(|(_, p)| Ts::new(p.at).0)
                         .collect::<Vec<_>>(),
                 )
-                .execute(&mut *tx)
+                .bind(finished)
+                .execute(pool)
                 .await?;
-                if !finished.is_empty() {
-                    sqlx::query(
-                        "UPDATE executions SET trace_tail = NULL \
-                         WHERE id = ANY($1) AND finished_at IS NOT NULL AND trace_tail IS NOT NULL",
-                    )
-                    .bind(finished)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
             }
             crate::Db::Sqlite { write, .. } => {
                 // In-process statements: a loop costs no round trips.
