@@ -1052,7 +1052,10 @@ impl Store {
     /// Moves deferred trace pages into `execution_traces` (the runtime's trace writer, many
     /// executions at a time), one transaction: `pages` as (execution id, page); a page
     /// already there (same execution and `seq`) or of an execution that no longer exists is
-    /// skipped, so moving a page twice is harmless. Then clears the `trace_tail` of each
+    /// skipped, so moving a page twice is harmless. (On PostgreSQL, pages moved while their
+    /// execution is being deleted can outlive it: the delete's trigger does not see rows of a
+    /// transaction that commits after its own statement; an org is rarely deleted while its
+    /// tasks run.) Then clears the `trace_tail` of each
     /// execution of `finished` that has finished: the caller has moved every page of its
     /// tail in this call or before, and a finished execution is written no more.
     pub async fn append_trace_pages(

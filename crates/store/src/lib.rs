@@ -47,7 +47,8 @@
 //!   state and pending commands as JSON, its pending timers (`timers`, `next_due`), the flow
 //!   version it runs on, a `step` counter guarding checkpoints, and a lease (owner, expiry)
 //!   naming the process that runs it; and the append-only trace (`execution_traces`, one
-//!   row per checkpoint holding its records, numbered per execution, pruned by retention).
+//!   row per checkpoint holding its records, numbered per execution, pruned by retention),
+//!   whose newest pages a runner keeps in the row's `trace_tail` until it has moved them.
 //!   A checkpoint — row, timers, trace — is one statement, and no column it changes before
 //!   the last step is indexed. Processes
 //!   claim unfinished executions whose lease is free or expired with `FOR UPDATE SKIP

@@ -913,7 +913,11 @@ store_test!(
             .unwrap();
         let trace = store.trace_of(&org_id, &e.id).await.unwrap();
         assert_eq!(seqs_and_nodes(&trace), expected(5));
-        assert_eq!(store.move_trace_tail(&e.id).await.unwrap(), 0, "tail cleared");
+        assert_eq!(
+            store.move_trace_tail(&e.id).await.unwrap(),
+            0,
+            "tail cleared"
+        );
         assert_eq!(trace[4].at, ts("2026-03-01T10:00:05Z"));
 
         // A stale checkpoint writes no tail.
