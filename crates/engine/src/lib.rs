@@ -102,6 +102,7 @@ mod rng;
 mod run;
 pub mod schedule;
 mod state;
+mod timefmt;
 mod trace;
 pub mod value;
 

@@ -179,6 +179,7 @@ pub struct FlowError {
     pub flow: String,
     pub node: String,
     pub activity: String,
+    #[serde(serialize_with = "crate::timefmt::utc")]
     pub at: DateTime<Utc>,
 }
 
@@ -209,13 +210,18 @@ pub struct Frame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Box<Scope>>,
     /// When the subflow call began (subflow frames).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::timefmt::utc_opt"
+    )]
     pub called_at: Option<DateTime<Utc>>,
 }
 
 /// What a thread waits for, since when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Wait {
+    #[serde(serialize_with = "crate::timefmt::utc")]
     pub since: DateTime<Utc>,
     #[serde(flatten)]
     pub on: WaitOn,
@@ -246,6 +252,7 @@ pub enum WaitOn {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timer {
     pub id: u64,
+    #[serde(serialize_with = "crate::timefmt::utc")]
     pub due: DateTime<Utc>,
     pub thread: u32,
 }
@@ -280,6 +287,7 @@ pub struct TaskState {
     /// The flow version the task started on; it runs to its end on it.
     pub(crate) flow: ProgramKey,
     pub(crate) status: Status,
+    #[serde(serialize_with = "crate::timefmt::utc")]
     pub(crate) started_at: DateTime<Utc>,
     /// The start node's outputs (`{{NewContact.ANI}}`, a work item's payload).
     pub(crate) contact: Value,

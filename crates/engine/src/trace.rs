@@ -73,6 +73,7 @@ pub struct TraceRecord {
     /// The node the edge led to; absent when the path ended here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<Arc<str>>,
+    #[serde(serialize_with = "crate::timefmt::utc")]
     pub started_at: DateTime<Utc>,
     pub duration_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
