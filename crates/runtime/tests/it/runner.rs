@@ -234,8 +234,8 @@ fn trace_pages_left_in_a_tail_by_a_dead_process_are_kept() {
                 &org,
                 &flow_id,
                 VersionSel::Latest,
-                Default::default(),
-                Default::default(),
+                <_>::default(),
+                <_>::default(),
             )
             .await
             .unwrap()

@@ -809,6 +809,22 @@ fn deferred(expected_step: i64, marker: i64, seq: i64, earlier: &[TracePage]) ->
     c
 }
 
+/// Writes `c` to execution `id`, then reads its trace as (seq, node) pairs.
+async fn write_and_read(
+    store: &store::Store,
+    org_id: &str,
+    id: &str,
+    c: &Checkpoint,
+) -> Vec<(i64, String)> {
+    store.checkpoint_execution(org_id, id, c).await.unwrap();
+    read(store, org_id, id).await
+}
+
+/// The trace of execution `id` as (seq, node) pairs.
+async fn read(store: &store::Store, org_id: &str, id: &str) -> Vec<(i64, String)> {
+    seqs_and_nodes(&store.trace_of(org_id, id).await.unwrap())
+}
+
 fn seqs_and_nodes(trace: &[store::TraceRow]) -> Vec<(i64, String)> {
     trace
         .iter()
@@ -842,24 +858,16 @@ store_test!(
 
         // Step 1 keeps its page (record 2) in the row only.
         let one = deferred(0, 2, 2, &[]);
-        store
-            .checkpoint_execution(&org_id, &e.id, &one)
-            .await
-            .unwrap();
         assert_eq!(
-            seqs_and_nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
+            write_and_read(&store, &org_id, &e.id, &one).await,
             expected(2)
         );
         let page2 = one.tail.clone().unwrap().pop().unwrap();
 
         // Step 2: page 2 not yet moved, so the tail holds both.
         let two = deferred(1, 3, 3, std::slice::from_ref(&page2));
-        store
-            .checkpoint_execution(&org_id, &e.id, &two)
-            .await
-            .unwrap();
         assert_eq!(
-            seqs_and_nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
+            write_and_read(&store, &org_id, &e.id, &two).await,
             expected(3)
         );
         let page3 = two.tail.clone().unwrap().pop().unwrap();
@@ -873,10 +881,7 @@ store_test!(
             .append_trace_pages(&[(&e.id, &page2)], &[])
             .await
             .unwrap();
-        assert_eq!(
-            seqs_and_nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
-            expected(3)
-        );
+        assert_eq!(read(&store, &org_id, &e.id).await, expected(3));
 
         // Step 3 writes a tail without page 2; a page of an unknown execution is skipped.
         let three = deferred(2, 4, 4, std::slice::from_ref(&page3));
@@ -888,10 +893,7 @@ store_test!(
             .append_trace_pages(&[("no-such-execution", &page3)], &[])
             .await
             .unwrap();
-        assert_eq!(
-            seqs_and_nodes(&store.trace_of(&org_id, &e.id).await.unwrap()),
-            expected(4)
-        );
+        assert_eq!(read(&store, &org_id, &e.id).await, expected(4));
 
         // Taken over: the stored tail (pages 3 and 4) moves into the table.
         assert_eq!(store.move_trace_tail(&e.id).await.unwrap(), 2);
