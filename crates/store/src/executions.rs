@@ -190,11 +190,10 @@ impl TracePage {
     /// The page of `records` (serialized trace records), numbered from `seq`, at `at`
     /// (millisecond precision, as stored).
     pub fn new(seq: i64, at: DateTime<Utc>, records: &[Box<RawValue>]) -> TracePage {
-        let records: Vec<&str> = records.iter().map(|r| r.get()).collect();
         TracePage {
             seq,
             at: Ts::new(at).0,
-            records: records_array(&records),
+            records: records_array(records.iter().map(|r| r.get())),
         }
     }
 }
@@ -349,10 +348,15 @@ struct TraceDbRow {
 
 /// Serialized trace records as the JSON array one trace row holds (and the SQLite checkpoint
 /// trigger takes).
-fn records_array(records: &[&str]) -> String {
-    let mut text = String::with_capacity(2 + records.iter().map(|r| r.len() + 1).sum::<usize>());
+fn records_array<'a, I>(records: I) -> String
+where
+    I: IntoIterator<Item = &'a str>,
+    I::IntoIter: Clone,
+{
+    let records = records.into_iter();
+    let mut text = String::with_capacity(2 + records.clone().map(|r| r.len() + 1).sum::<usize>());
     text.push('[');
-    for (i, record) in records.iter().enumerate() {
+    for (i, record) in records.enumerate() {
         if i > 0 {
             text.push(',');
         }
@@ -619,10 +623,9 @@ impl Store {
         id: &str,
         c: &Checkpoint,
     ) -> Result<i64, StoreError> {
-        let trace: Vec<&str> = c.trace.iter().map(|r| r.get()).collect();
         // A deferred trace's records are in its tail already.
         let records = match c.tail {
-            None => records_array(&trace),
+            None => records_array(c.trace.iter().map(|r| r.get())),
             Some(_) => String::new(),
         };
         // Empty, not NULL, for a deferred trace with no pages: NULL tells SQLite's trigger
@@ -632,7 +635,7 @@ impl Store {
             .as_deref()
             .map(|pages| encode_tail(pages).unwrap_or_default());
         let at = Ts::new(c.at);
-        let added = count_arg(trace.len() as u64);
+        let added = count_arg(c.trace.len() as u64);
         let (timers, next_due) = encode_timers(&c.timers);
         let guard = Guard {
             org_id,
@@ -660,7 +663,7 @@ impl Store {
                             .execute(pool)
                             .await?
                     }
-                    None if trace.is_empty() => {
+                    None if c.trace.is_empty() => {
                         bind_guard!(sqlx::query(CHECKPOINT_ROW_POSTGRES), guard)
                             .execute(pool)
                             .await?
@@ -1295,8 +1298,8 @@ mod tests {
 
     #[test]
     fn trace_rows_hold_a_json_array_of_records() {
-        assert_eq!(records_array(&[]), "[]");
-        assert_eq!(records_array(&[r#"{"a":1}"#, "2"]), r#"[{"a":1},2]"#);
+        assert_eq!(records_array([]), "[]");
+        assert_eq!(records_array([r#"{"a":1}"#, "2"]), r#"[{"a":1},2]"#);
     }
 
     #[test]
