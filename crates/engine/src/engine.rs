@@ -682,12 +682,21 @@ impl<'e> Runner<'e> {
     ) -> Result<Exit, EngineError> {
         let mut entry = entry;
         let full = self.config.trace == TraceLevel::Full;
+        // The top frame's program, looked up again only when a call or a return changes
+        // the top frame (not on every step).
+        let mut program = match thread.stack.last() {
+            Some(frame) => self.program(frame.flow.as_ref())?,
+            None => return Ok(Exit::Ended),
+        };
+        let mut reload = false;
         loop {
             let depth = thread.stack.len() as u32;
             let Some(frame) = thread.stack.last_mut() else {
                 return Ok(Exit::Ended);
             };
-            let program = self.program(frame.flow.as_ref())?;
+            if std::mem::take(&mut reload) {
+                program = self.program(frame.flow.as_ref())?;
+            }
             let frame_node = frame.node;
             if (frame_node as usize) >= program.nodes.len()
                 || *program.node(frame_node).name != *frame.at
@@ -862,7 +871,10 @@ impl<'e> Runner<'e> {
                             }
                         }
                         None => match self.frame_done(thread, Ok(()), &program)? {
-                            Some(e) => entry = e,
+                            Some(e) => {
+                                entry = e;
+                                reload = true;
+                            }
                             None => return Ok(Exit::Ended),
                         },
                     }
@@ -888,7 +900,10 @@ impl<'e> Runner<'e> {
                             }
                         }
                         None => match self.frame_done(thread, Ok(()), &program)? {
-                            Some(e) => entry = e,
+                            Some(e) => {
+                                entry = e;
+                                reload = true;
+                            }
                             None => return Ok(Exit::Ended),
                         },
                     }
@@ -939,7 +954,10 @@ impl<'e> Runner<'e> {
                                 return Ok(Exit::Unhandled(error));
                             }
                             match self.frame_done(thread, Err(error.clone()), &program)? {
-                                Some(e) => entry = e,
+                                Some(e) => {
+                                    entry = e;
+                                    reload = true;
+                                }
                                 None => return Ok(Exit::Unhandled(error)),
                             }
                         }
@@ -957,7 +975,10 @@ impl<'e> Runner<'e> {
                 Outcome::End(End::Flow) => {
                     rec(self, Phase::Completed, None, None, capture, None);
                     match self.frame_done(thread, Ok(()), &program)? {
-                        Some(e) => entry = e,
+                        Some(e) => {
+                            entry = e;
+                            reload = true;
+                        }
                         None => return Ok(Exit::Ended),
                     }
                 }
@@ -981,6 +1002,7 @@ impl<'e> Runner<'e> {
                     if !self.cache.iter().any(|p| p.key == callee.key) {
                         self.cache.push(callee.clone());
                     }
+                    reload = true;
                     thread.stack.push(Frame {
                         flow: Some(callee.key.clone()),
                         node: start,

@@ -102,6 +102,18 @@ impl JsonPath {
     /// indefinite one, `None` when nothing matches. Works on engine values and on borrowed
     /// `serde_json` values alike (the latter without copying the document).
     pub fn select<T: Doc>(&self, doc: T) -> Option<Selection<T>> {
+        if self.definite {
+            // One value at each step: no lists.
+            let mut v = doc;
+            for seg in &self.segs {
+                v = match seg {
+                    Seg::Child(name) => v.child(name)?,
+                    Seg::Index(n) => v.index(*n)?,
+                    Seg::Wildcard | Seg::Descend(_) => unreachable!("not in a definite path"),
+                };
+            }
+            return Some(Selection::One(v));
+        }
         let mut current = vec![doc];
         for seg in &self.segs {
             let mut next = Vec::new();
@@ -152,7 +164,7 @@ pub trait Doc: Clone {
     fn members(&self) -> Vec<Self>;
 }
 
-fn resolve_index(n: i64, len: usize) -> Option<usize> {
+pub(crate) fn resolve_index(n: i64, len: usize) -> Option<usize> {
     let len = len as i64;
     let i = if n < 0 { len + n } else { n };
     (0..len).contains(&i).then_some(i as usize)

@@ -96,6 +96,7 @@ mod env;
 mod event;
 mod expr;
 mod fast;
+mod jsondoc;
 pub mod jsonpath;
 mod program;
 mod rng;

@@ -124,7 +124,7 @@ impl<'a> Cx<'a> {
         )
     }
 
-    fn capture_input(&mut self, label: impl Into<Cow<'static, str>>, secure: bool, v: &Value) {
+    fn capture_input(&mut self, label: impl Into<crate::trace::Label>, secure: bool, v: &Value) {
         if let Some(c) = self.capture.as_deref_mut() {
             let shown = if secure { Value::from(MASK) } else { v.clone() };
             c.inputs.push(label, shown);
@@ -149,7 +149,7 @@ impl<'a> Cx<'a> {
     /// Evaluates an input tree and records it.
     pub(crate) fn eval_input(
         &mut self,
-        label: impl Into<Cow<'static, str>>,
+        label: impl Into<crate::trace::Label>,
         i: &Input,
     ) -> Result<Value, Failure> {
         let v = self.build(i)?;
@@ -251,7 +251,7 @@ impl<'a> Cx<'a> {
         };
         if let Some(c) = self.capture.as_deref_mut() {
             let shown = if secure { Value::from(MASK) } else { value };
-            c.assigned.push(name.to_string(), shown);
+            c.assigned.push(name.clone(), shown);
             c.masked |= secure;
         }
         Ok(())
@@ -269,15 +269,8 @@ impl<'a> Cx<'a> {
         if !self.wants_outputs() {
             return;
         }
-        let errors = self.node.error_port.is_some();
-        let extra = [
-            ("errorCode", Value::from("")),
-            ("errorMessage", Value::from("")),
-        ];
-        let n = if errors { 2 } else { 0 };
-        self.outputs = Some(crate::value::record(
-            pairs.into_iter().chain(extra.into_iter().take(n)),
-        ));
+        let blank_errors = self.node.error_port.is_some();
+        self.outputs = Some(crate::value::outputs_record(pairs, blank_errors));
     }
 
     /// A fresh command id.

@@ -110,21 +110,57 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// A field's name: an activity's fixed input name, or a shared name (a variable's), so
+/// recording one copies no text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Label {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl std::ops::Deref for Label {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Label::Static(s) => s,
+            Label::Shared(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for Label {
+    fn from(s: &'static str) -> Label {
+        Label::Static(s)
+    }
+}
+
+impl From<Arc<str>> for Label {
+    fn from(s: Arc<str>) -> Label {
+        Label::Shared(s)
+    }
+}
+
+impl From<String> for Label {
+    fn from(s: String) -> Label {
+        Label::Shared(s.into())
+    }
+}
+
 /// Named values in order, serialized as a JSON object. Recording them costs a clone of
 /// each value (a reference count), not a conversion: traces are built on every step.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Fields(pub Vec<(Cow<'static, str>, Value)>);
+pub struct Fields(pub Vec<(Label, Value)>);
 
 impl Fields {
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.0.iter().find(|(k, _)| **k == *name).map(|(_, v)| v)
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub(crate) fn push(&mut self, name: impl Into<Cow<'static, str>>, v: Value) {
+    pub(crate) fn push(&mut self, name: impl Into<Label>, v: Value) {
         self.0.push((name.into(), v));
     }
 
@@ -154,7 +190,7 @@ impl<'de> Deserialize<'de> for Fields {
         let vars = crate::state::Vars::deserialize(d)?;
         Ok(Fields(
             vars.iter()
-                .map(|(k, v)| (Cow::Owned(k.to_string()), v.clone()))
+                .map(|(k, v)| (Label::from(k.to_string()), v.clone()))
                 .collect(),
         ))
     }

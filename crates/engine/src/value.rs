@@ -208,33 +208,74 @@ pub(crate) fn canonical_json(v: &serde_json::Value) -> String {
     canonical(&from_json(v))
 }
 
-/// A small map with fixed keys: a node's outputs. Built on every step, so it is a plain
-/// vector behind minijinja's object interface (one allocation, no hashing) instead of a
-/// hash map; expressions, JSON paths and serialization see an ordinary map.
+/// A small map with fixed keys: a node's outputs. Built on every step, so it is an array
+/// behind minijinja's object interface (one allocation, no hashing) instead of a hash map;
+/// expressions, JSON paths and serialization see an ordinary map. `blank_errors` adds empty
+/// `errorCode` and `errorMessage` members (a node with an error port that succeeded)
+/// without storing them.
 #[derive(Debug)]
-struct Record(Vec<(&'static str, Value)>);
+struct Record<const N: usize> {
+    pairs: [(&'static str, Value); N],
+    blank_errors: bool,
+}
 
-impl minijinja::value::Object for Record {
+const ERROR_KEYS: [&str; 2] = ["errorCode", "errorMessage"];
+
+impl<const N: usize> Record<N> {
+    fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let errors = if self.blank_errors {
+            &ERROR_KEYS[..]
+        } else {
+            &[]
+        };
+        self.pairs
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(errors.iter().copied())
+    }
+}
+
+impl<const N: usize> minijinja::value::Object for Record<N> {
     fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
         minijinja::value::ObjectRepr::Map
     }
 
     fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
         let k = key.as_str()?;
-        self.0.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        match self.pairs.iter().find(|(n, _)| *n == k) {
+            Some((_, v)) => Some(v.clone()),
+            None if self.blank_errors && ERROR_KEYS.contains(&k) => Some(Value::from("")),
+            None => None,
+        }
     }
 
     fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
-        minijinja::value::Enumerator::Values(self.0.iter().map(|(k, _)| Value::from(*k)).collect())
+        minijinja::value::Enumerator::Values(self.keys().map(Value::from).collect())
+    }
+
+    fn enumerator_len(self: &std::sync::Arc<Self>) -> Option<usize> {
+        Some(N + if self.blank_errors { 2 } else { 0 })
     }
 }
 
 /// A map value with fixed keys (see [`Record`]).
-pub(crate) fn record<I>(pairs: I) -> Value
-where
-    I: IntoIterator<Item = (&'static str, Value)>,
-{
-    Value::from_object(Record(pairs.into_iter().collect()))
+pub(crate) fn record<const N: usize>(pairs: [(&'static str, Value); N]) -> Value {
+    Value::from_object(Record {
+        pairs,
+        blank_errors: false,
+    })
+}
+
+/// A node's outputs: [`record`], with empty `errorCode` and `errorMessage` when
+/// `blank_errors`.
+pub(crate) fn outputs_record<const N: usize>(
+    pairs: [(&'static str, Value); N],
+    blank_errors: bool,
+) -> Value {
+    Value::from_object(Record {
+        pairs,
+        blank_errors,
+    })
 }
 
 /// One step from a JSON document's root to a nested object or array.
@@ -355,6 +396,64 @@ pub(crate) fn json_view(doc: serde_json::Value) -> Value {
     }
 }
 
+/// A JSON object or array kept as its text (already checked to be JSON) and parsed when
+/// something first reads it: a `parse` node's `result`, which a flow seldom reads and a
+/// trace serializes only when it is stored or shown.
+#[derive(Debug)]
+struct JsonText {
+    text: Box<str>,
+    parsed: std::sync::OnceLock<Value>,
+}
+
+impl JsonText {
+    fn value(&self) -> &Value {
+        self.parsed.get_or_init(|| {
+            json_view(serde_json::from_str(&self.text).unwrap_or(serde_json::Value::Null))
+        })
+    }
+}
+
+impl minijinja::value::Object for JsonText {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        if self.text.trim_start().starts_with('[') {
+            minijinja::value::ObjectRepr::Seq
+        } else {
+            minijinja::value::ObjectRepr::Map
+        }
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        self.value()
+            .get_item(key)
+            .ok()
+            .filter(|v| !v.is_undefined())
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        let v = self.value();
+        match v.kind() {
+            ValueKind::Seq => minijinja::value::Enumerator::Seq(v.len().unwrap_or(0)),
+            ValueKind::Map => minijinja::value::Enumerator::Values(
+                v.try_iter().map(Iterator::collect).unwrap_or_default(),
+            ),
+            _ => minijinja::value::Enumerator::Empty,
+        }
+    }
+}
+
+/// A parsed document as an engine value: objects and arrays keep their text and are
+/// parsed again only if read (see [`JsonText`]), scalars are converted now.
+pub(crate) fn json_text(text: &str, tree: &crate::jsondoc::Tree<'_>) -> Value {
+    use crate::jsondoc::Tree;
+    match tree {
+        Tree::Obj(_) | Tree::Arr(_) => Value::from_object(JsonText {
+            text: text.into(),
+            parsed: std::sync::OnceLock::new(),
+        }),
+        scalar => scalar.to_value(),
+    }
+}
+
 /// Builds a map value from `(key, value)` pairs, in order.
 pub(crate) fn map_value<I, K>(pairs: I) -> Value
 where
@@ -467,6 +566,17 @@ mod tests {
         assert!(r.get_attr("zz").unwrap().is_undefined());
         let back: Value = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
+        let o = outputs_record([("result", Value::from(true))], true);
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"result":true,"errorCode":"","errorMessage":""}"#
+        );
+        assert_eq!(o.get_attr("errorMessage").unwrap(), Value::from(""));
+        assert_eq!(o.len(), Some(3));
+        assert!(outputs_record([("a", Value::from(1))], false)
+            .get_attr("errorCode")
+            .unwrap()
+            .is_undefined());
     }
 
     #[test]

@@ -243,7 +243,7 @@ pub(crate) fn resume(c: &Config, cx: &mut Cx<'_>, _: &WaitOn, event: &Event) -> 
                 return cx.failure("HTTP_STATUS", format!("{} answered {status}", c.method));
             }
             if !c.settings.is_empty() {
-                if let Ok(doc) = serde_json::from_str::<serde_json::Value>(body) {
+                if let Ok(doc) = crate::jsondoc::Tree::parse(body) {
                     if let Err(f) = apply_parse_settings(cx, &c.settings, &doc) {
                         return Outcome::Fail(f);
                     }

@@ -8,6 +8,7 @@ use minijinja::value::ValueKind;
 
 use crate::compile::{CompileCx, ParseSetting};
 use crate::expr::Expr;
+use crate::jsondoc::Tree;
 use crate::run::{apply_parse_settings, Cx, Outcome};
 
 pub(crate) use super::no_resume as resume;
@@ -31,9 +32,10 @@ pub(crate) fn run(c: &Config, cx: &mut Cx<'_>) -> Outcome {
         Err(f) => return Outcome::Fail(f),
     };
     if v.kind() == ValueKind::String {
-        // Parse into plain JSON (faster than engine maps) and convert only what the paths
-        // select; `result` is a lazy view of the document.
-        let doc = match serde_json::from_str::<serde_json::Value>(v.as_str().unwrap_or_default()) {
+        // Parse into a tree borrowing from the text and convert only what the paths select;
+        // `result` keeps the text and is parsed again only if something reads it.
+        let text = v.as_str().unwrap_or_default();
+        let doc = match Tree::parse(text) {
             Ok(doc) => doc,
             Err(e) => return cx.failure("INVALID_JSON", format!("input is not valid JSON: {e}")),
         };
@@ -41,7 +43,7 @@ pub(crate) fn run(c: &Config, cx: &mut Cx<'_>) -> Outcome {
             return Outcome::Fail(f);
         }
         if cx.wants_outputs() {
-            cx.set_outputs([("result", crate::value::json_view(doc))]);
+            cx.set_outputs([("result", crate::value::json_text(text, &doc))]);
         }
         return Outcome::Port("out");
     }
