@@ -28,7 +28,7 @@ use crate::state::{
     FlowError, Frame, Outcome as TaskOutcome, Routing, Scope, Status, TaskState, Thread, Vars,
     Wait, WaitOn,
 };
-use crate::trace::{Capture, Phase, TraceLevel, TraceRecord, MASK};
+use crate::trace::{Capture, Phase, Step, Trace, TraceLevel, MASK};
 use crate::value::{coerce, from_json, record};
 
 pub use crate::activities::http_request::HttpPolicy;
@@ -61,12 +61,12 @@ impl Default for EngineConfig {
 }
 
 /// What one step produced.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct StepOutput {
     /// To perform in order.
     pub commands: Vec<Command>,
     /// One record per activity execution (completed or parked).
-    pub trace: Vec<TraceRecord>,
+    pub trace: Trace,
     /// Why the event changed nothing (a stale or duplicate answer, a finished task).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
@@ -261,11 +261,11 @@ impl<'e> Runner<'e> {
             cache: Vec::new(),
             out: StepOutput {
                 commands: Vec::with_capacity(4),
-                trace: Vec::with_capacity(if config.trace == TraceLevel::Off {
-                    0
-                } else {
-                    8
-                }),
+                trace: match config.trace {
+                    TraceLevel::Off => Trace::default(),
+                    TraceLevel::Path => Trace::with_capacity(8, 0),
+                    TraceLevel::Full => Trace::with_capacity(8, 16),
+                },
                 ignored: None,
             },
         }
@@ -713,7 +713,8 @@ impl<'e> Runner<'e> {
                 Some(s) => s,
                 None => &mut *root,
             };
-            let mut capture = full.then(Capture::default);
+            // This node's recorded fields start here in the step's trace.
+            let fields_from = self.out.trace.fields.len();
             let mut held_wait: Option<Wait> = None;
 
             let thread_id = thread.id;
@@ -729,13 +730,16 @@ impl<'e> Runner<'e> {
                         env: self.env,
                         config: self.config,
                         commands: &mut self.out.commands,
-                        capture: capture.as_mut(),
+                        capture: full.then(|| Capture {
+                            fields: &mut self.out.trace.fields,
+                            masked: false,
+                        }),
                         trigger: $trigger,
                         outputs: None,
                     }
                 };
             }
-            let (idx, started, outcome, outputs) = match entry {
+            let (idx, started, outcome, outputs, masked) = match entry {
                 Entry::Node { node, trigger } => {
                     let mut cx = cx!(node, trigger);
                     cx.task.steps += 1;
@@ -758,17 +762,21 @@ impl<'e> Runner<'e> {
                     } else {
                         cx.node.activity.run(&mut cx)
                     };
-                    (node, self.now, outcome, cx.outputs)
+                    let masked = cx.capture.as_ref().is_some_and(|c| c.masked);
+                    (node, self.now, outcome, cx.outputs, masked)
                 }
                 Entry::Resume { wait, event } => {
                     let mut cx = cx!(frame_node, None);
                     let outcome = cx.node.activity.resume(&mut cx, &wait.on, &event);
                     let outputs = cx.outputs;
+                    let masked = cx.capture.as_ref().is_some_and(|c| c.masked);
                     let since = wait.since;
                     held_wait = Some(wait);
-                    (frame_node, since, outcome, outputs)
+                    (frame_node, since, outcome, outputs, masked)
                 }
-                Entry::Fail { failure, since } => (frame_node, since, Outcome::Fail(failure), None),
+                Entry::Fail { failure, since } => {
+                    (frame_node, since, Outcome::Fail(failure), None, false)
+                }
                 Entry::Returned {
                     result,
                     callee,
@@ -784,12 +792,14 @@ impl<'e> Runner<'e> {
                             "a subflow returned to a node that is not a subflow node",
                         ),
                     };
-                    (frame_node, since, outcome, cx.outputs)
+                    let masked = cx.capture.as_ref().is_some_and(|c| c.masked);
+                    (frame_node, since, outcome, cx.outputs, masked)
                 }
             };
             let nd = program.node(idx);
 
             if let Outcome::Ignore(why) = outcome {
+                self.out.trace.fields.truncate(fields_from);
                 thread.wait = held_wait;
                 self.ignore(why);
                 return Ok(Exit::Waiting);
@@ -829,7 +839,6 @@ impl<'e> Runner<'e> {
                        phase: Phase,
                        port: Option<Cow<'static, str>>,
                        next: Option<u32>,
-                       capture: Option<Capture>,
                        error: Option<FlowError>| {
                 me.record(
                     thread_id,
@@ -838,7 +847,8 @@ impl<'e> Runner<'e> {
                     idx,
                     phase,
                     started,
-                    capture,
+                    fields_from,
+                    masked,
                     outputs.as_ref(),
                     port,
                     next,
@@ -855,14 +865,7 @@ impl<'e> Runner<'e> {
                         Outcome::Port(p) => (*p, nd.exits.port(p)),
                         _ => unreachable!("matched above"),
                     };
-                    rec(
-                        self,
-                        Phase::Completed,
-                        Some(Cow::Borrowed(p)),
-                        next,
-                        capture,
-                        None,
-                    );
+                    rec(self, Phase::Completed, Some(Cow::Borrowed(p)), next, None);
                     match next {
                         Some(n) => {
                             entry = Entry::Node {
@@ -889,7 +892,6 @@ impl<'e> Runner<'e> {
                         Phase::Completed,
                         Some(Cow::Borrowed(port)),
                         next,
-                        capture,
                         None,
                     );
                     match next {
@@ -932,7 +934,6 @@ impl<'e> Runner<'e> {
                                 Phase::Completed,
                                 Some(Cow::Owned(p.to_owned())),
                                 Some(n),
-                                capture,
                                 Some(error),
                             );
                             entry = Entry::Node {
@@ -941,14 +942,7 @@ impl<'e> Runner<'e> {
                             };
                         }
                         None => {
-                            rec(
-                                self,
-                                Phase::Completed,
-                                None,
-                                None,
-                                capture,
-                                Some(error.clone()),
-                            );
+                            rec(self, Phase::Completed, None, None, Some(error.clone()));
                             if budget {
                                 thread.stack.truncate(1);
                                 return Ok(Exit::Unhandled(error));
@@ -969,11 +963,11 @@ impl<'e> Runner<'e> {
                         f.at = nd.name.clone();
                     }
                     thread.wait = Some(Wait { since: started, on });
-                    rec(self, Phase::Waiting, None, None, capture, None);
+                    rec(self, Phase::Waiting, None, None, None);
                     return Ok(Exit::Waiting);
                 }
                 Outcome::End(End::Flow) => {
-                    rec(self, Phase::Completed, None, None, capture, None);
+                    rec(self, Phase::Completed, None, None, None);
                     match self.frame_done(thread, Ok(()), &program)? {
                         Some(e) => {
                             entry = e;
@@ -983,7 +977,7 @@ impl<'e> Runner<'e> {
                     }
                 }
                 Outcome::End(End::Task(outcome)) => {
-                    rec(self, Phase::Completed, None, None, capture, None);
+                    rec(self, Phase::Completed, None, None, None);
                     return Ok(Exit::TaskEnd(outcome));
                 }
                 Outcome::Call(call) => {
@@ -993,7 +987,7 @@ impl<'e> Runner<'e> {
                             message: "a subflow without a start node was called".to_owned(),
                         });
                     };
-                    rec(self, Phase::Waiting, None, None, capture, None);
+                    rec(self, Phase::Waiting, None, None, None);
                     if let Some(f) = thread.stack.last_mut() {
                         f.node = idx;
                         f.at = nd.name.clone();
@@ -1047,54 +1041,42 @@ impl<'e> Runner<'e> {
     fn record(
         &mut self,
         thread: u32,
-        program: &Program,
+        program: &Arc<Program>,
         depth: u32,
         idx: u32,
         phase: Phase,
         started: DateTime<Utc>,
-        capture: Option<Capture>,
+        fields_from: usize,
+        masked: bool,
         outputs: Option<&Value>,
         port: Option<Cow<'static, str>>,
         next: Option<u32>,
         error: Option<FlowError>,
     ) {
-        if self.config.trace == TraceLevel::Off {
-            return;
-        }
-        let nd = program.node(idx);
-        let (inputs, outputs, assigned) = match capture {
-            Some(c) => {
-                let outputs = outputs.map(|o| {
-                    if c.masked {
-                        Value::from(MASK)
-                    } else {
-                        o.clone()
-                    }
-                });
-                (
-                    (!c.inputs.is_empty()).then_some(c.inputs),
-                    outputs,
-                    (!c.assigned.is_empty()).then_some(c.assigned),
-                )
-            }
-            None => (None, None, None),
+        let outputs = match self.config.trace {
+            TraceLevel::Off => return,
+            TraceLevel::Path => None,
+            TraceLevel::Full if masked => outputs.map(|_| Value::from(MASK)),
+            TraceLevel::Full => outputs.cloned(),
         };
-        self.out.trace.push(TraceRecord {
-            thread,
-            flow: program.name.clone(),
-            depth: depth.saturating_sub(1),
-            node: nd.name.clone(),
-            activity: nd.activity_name.clone(),
-            phase,
-            inputs,
-            outputs,
-            assigned,
-            port,
-            next: next.map(|n| program.node(n).name.clone()),
-            started_at: started,
-            duration_ms: (self.now - started).num_milliseconds(),
-            error: error.map(Box::new),
-        });
+        let fields_to = self.out.trace.fields.len() as u32;
+        self.out.trace.push(
+            program,
+            Step {
+                program: 0,
+                node: idx,
+                next,
+                thread,
+                depth: depth.saturating_sub(1),
+                phase,
+                port,
+                started_at: started,
+                duration_ms: (self.now - started).num_milliseconds(),
+                fields: fields_from as u32..fields_to,
+                outputs,
+                error: error.map(Box::new),
+            },
+        );
     }
 }
 

@@ -25,8 +25,10 @@
 //!   fault injection, cancellation). [`Start`] starts a task.
 //! - [`Command`]: HTTP requests, function invocations, timers, prompts, digit collection,
 //!   routing requests, transfers, screen pops, go-to, emitted events, and `End`.
-//! - [`TraceRecord`]: per activity execution: node, activity, resolved inputs (secure values
-//!   masked), outputs, port, next node, start time, duration, error.
+//! - [`Trace`]: a step's records, one per activity execution: node, activity, resolved
+//!   inputs (secure values masked), outputs, port, next node, start time, duration, error.
+//!   Kept compact (indexes into the programs, values in one shared list); [`Entry`] views
+//!   serialize directly, [`TraceRecord`] is the owned, deserializable form.
 //! - [`Env`]: the synchronous lookups a step may make (programs by key, the current version
 //!   of a subflow or go-to target, business-hours schedules). [`StaticEnv`] holds them in
 //!   memory.
@@ -121,7 +123,7 @@ pub use state::{
     Fault, FlowError, Frame, Outcome, Routing, Scope, Status, TaskState, Thread, Timer, Vars, Wait,
     WaitOn,
 };
-pub use trace::{Phase, TraceLevel, TraceRecord, MASK};
+pub use trace::{Entry, Fields, Label, Phase, Trace, TraceLevel, TraceRecord, MASK};
 
 /// Hooks for the criterion benchmarks: expression compile and evaluate in isolation.
 /// Not part of the API.

@@ -95,7 +95,7 @@ pub(crate) struct Cx<'a> {
     pub env: &'a dyn Env,
     pub config: &'a EngineConfig,
     pub commands: &'a mut Vec<Command>,
-    pub capture: Option<&'a mut Capture>,
+    pub capture: Option<Capture<'a>>,
     /// The event that started this thread (event nodes expose it).
     pub trigger: Option<Value>,
     /// Set by the activity: what `{{Node.field}}` reads.
@@ -125,9 +125,9 @@ impl<'a> Cx<'a> {
     }
 
     fn capture_input(&mut self, label: impl Into<crate::trace::Label>, secure: bool, v: &Value) {
-        if let Some(c) = self.capture.as_deref_mut() {
+        if let Some(c) = self.capture.as_mut() {
             let shown = if secure { Value::from(MASK) } else { v.clone() };
-            c.inputs.push(label, shown);
+            c.push(label, shown, false);
         }
     }
 
@@ -249,9 +249,9 @@ impl<'a> Cx<'a> {
                 (name, secure, value)
             }
         };
-        if let Some(c) = self.capture.as_deref_mut() {
+        if let Some(c) = self.capture.as_mut() {
             let shown = if secure { Value::from(MASK) } else { value };
-            c.assigned.push(name.clone(), shown);
+            c.push(name.clone(), shown, true);
             c.masked |= secure;
         }
         Ok(())

@@ -6,6 +6,11 @@
 //! waits produces a `waiting` record when it parks (with its inputs) and a `completed` one
 //! when it resumes (with its outputs and the time waited).
 //!
+//! A step returns its records as a [`Trace`]: compact records that point into the programs
+//! they ran and share one list of recorded values, so recording costs no allocation per
+//! record and no reference count per name. [`Trace::entries`] gives borrowed views that
+//! serialize exactly as the owned [`TraceRecord`]s [`Trace::iter`] builds.
+//!
 //! Secure values never reach a record: an input whose expression reads an `isSecure`
 //! variable (or a secure global) is recorded as `"******"`, and so are the values assigned
 //! to secure variables and the outputs of a node that assigned one.
@@ -18,6 +23,7 @@ use minijinja::Value;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::program::Program;
 use crate::state::FlowError;
 
 /// What replaces a secure value.
@@ -160,10 +166,6 @@ impl Fields {
         self.0.is_empty()
     }
 
-    pub(crate) fn push(&mut self, name: impl Into<Label>, v: Value) {
-        self.0.push((name.into(), v));
-    }
-
     pub fn to_json(&self) -> Json {
         Json::Object(
             self.0
@@ -196,11 +198,294 @@ impl<'de> Deserialize<'de> for Fields {
     }
 }
 
-/// What an activity records while it runs (inputs as resolved, variables assigned).
-#[derive(Debug, Default)]
-pub(crate) struct Capture {
-    pub inputs: Fields,
-    pub assigned: Fields,
+/// One recorded value: an input as resolved, or a variable as assigned.
+#[derive(Clone, Debug)]
+pub(crate) struct Field {
+    pub label: Label,
+    pub value: Value,
+    pub assigned: bool,
+}
+
+/// What an activity records while it runs: its fields go straight into the step's trace.
+pub(crate) struct Capture<'a> {
+    pub fields: &'a mut Vec<Field>,
     /// A secure variable was assigned: the node's outputs are masked too.
     pub masked: bool,
+}
+
+impl Capture<'_> {
+    pub(crate) fn push(&mut self, label: impl Into<Label>, value: Value, assigned: bool) {
+        self.fields.push(Field {
+            label: label.into(),
+            value,
+            assigned,
+        });
+    }
+}
+
+/// A compact record: names are indexes into its program, values a range of the trace's
+/// fields.
+#[derive(Clone, Debug)]
+pub(crate) struct Step {
+    pub program: u32,
+    pub node: u32,
+    pub next: Option<u32>,
+    pub thread: u32,
+    pub depth: u32,
+    pub phase: Phase,
+    pub port: Option<Cow<'static, str>>,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub fields: std::ops::Range<u32>,
+    pub outputs: Option<Value>,
+    pub error: Option<Box<FlowError>>,
+}
+
+/// The records of one step, in order (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    programs: Vec<Arc<Program>>,
+    steps: Vec<Step>,
+    pub(crate) fields: Vec<Field>,
+}
+
+impl Trace {
+    pub(crate) fn with_capacity(records: usize, fields: usize) -> Trace {
+        Trace {
+            programs: Vec::new(),
+            steps: Vec::with_capacity(records),
+            fields: Vec::with_capacity(fields),
+        }
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Borrowed views of the records, in order.
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = Entry<'_>> + ExactSizeIterator + '_ {
+        self.steps
+            .iter()
+            .map(move |step| Entry { trace: self, step })
+    }
+
+    /// The records, owned, in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = TraceRecord> + ExactSizeIterator + '_ {
+        self.entries().map(|e| e.to_record())
+    }
+
+    /// Record `i`, owned.
+    pub fn get(&self, i: usize) -> Option<TraceRecord> {
+        self.steps
+            .get(i)
+            .map(|step| Entry { trace: self, step }.to_record())
+    }
+
+    /// The last record, owned.
+    pub fn last(&self) -> Option<TraceRecord> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    /// Every record, owned.
+    pub fn records(&self) -> Vec<TraceRecord> {
+        self.iter().collect()
+    }
+
+    /// Appends a record made in `program`.
+    pub(crate) fn push(&mut self, program: &Arc<Program>, mut step: Step) {
+        step.program = match self.programs.iter().rposition(|p| Arc::ptr_eq(p, program)) {
+            Some(i) => i as u32,
+            None => {
+                self.programs.push(program.clone());
+                (self.programs.len() - 1) as u32
+            }
+        };
+        self.steps.push(step);
+    }
+}
+
+impl IntoIterator for Trace {
+    type Item = TraceRecord;
+    type IntoIter = std::vec::IntoIter<TraceRecord>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.records().into_iter()
+    }
+}
+
+impl PartialEq for Trace {
+    fn eq(&self, other: &Trace) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for Trace {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.entries())
+    }
+}
+
+/// One record of a [`Trace`], borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    trace: &'a Trace,
+    step: &'a Step,
+}
+
+impl<'a> Entry<'a> {
+    fn program(&self) -> &'a Program {
+        &self.trace.programs[self.step.program as usize]
+    }
+
+    pub fn thread(&self) -> u32 {
+        self.step.thread
+    }
+
+    pub fn flow(&self) -> &'a str {
+        &self.program().name
+    }
+
+    /// Subflow nesting depth, 0 for the task's own flow.
+    pub fn depth(&self) -> u32 {
+        self.step.depth
+    }
+
+    pub fn node(&self) -> &'a str {
+        &self.program().node(self.step.node).name
+    }
+
+    pub fn activity(&self) -> &'a str {
+        &self.program().node(self.step.node).activity_name
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.step.phase
+    }
+
+    pub fn port(&self) -> Option<&'a str> {
+        self.step.port.as_deref()
+    }
+
+    pub fn next(&self) -> Option<&'a str> {
+        self.step.next.map(|n| &*self.program().node(n).name)
+    }
+
+    pub fn error(&self) -> Option<&'a FlowError> {
+        self.step.error.as_deref()
+    }
+
+    fn fields(&self) -> &'a [Field] {
+        &self.trace.fields[self.step.fields.start as usize..self.step.fields.end as usize]
+    }
+
+    fn field_map(&self, assigned: bool) -> Option<FieldMap<'a>> {
+        let fields = self.fields();
+        fields
+            .iter()
+            .any(|f| f.assigned == assigned)
+            .then_some(FieldMap { fields, assigned })
+    }
+
+    fn fields_of(&self, assigned: bool) -> Option<Fields> {
+        self.field_map(assigned).map(|m| {
+            Fields(
+                m.iter()
+                    .map(|f| (f.label.clone(), f.value.clone()))
+                    .collect(),
+            )
+        })
+    }
+
+    /// The record, owned.
+    pub fn to_record(&self) -> TraceRecord {
+        let p = self.program();
+        let nd = p.node(self.step.node);
+        TraceRecord {
+            thread: self.step.thread,
+            flow: p.name.clone(),
+            depth: self.step.depth,
+            node: nd.name.clone(),
+            activity: nd.activity_name.clone(),
+            phase: self.step.phase,
+            inputs: self.fields_of(false),
+            outputs: self.step.outputs.clone(),
+            assigned: self.fields_of(true),
+            port: self.step.port.clone(),
+            next: self.step.next.map(|n| p.node(n).name.clone()),
+            started_at: self.step.started_at,
+            duration_ms: self.step.duration_ms,
+            error: self.step.error.clone(),
+        }
+    }
+}
+
+/// The inputs or the assigned variables of a record, serialized as a JSON object.
+struct FieldMap<'a> {
+    fields: &'a [Field],
+    assigned: bool,
+}
+
+impl<'a> FieldMap<'a> {
+    fn iter(&self) -> impl Iterator<Item = &'a Field> + '_ {
+        self.fields.iter().filter(|f| f.assigned == self.assigned)
+    }
+}
+
+impl Serialize for FieldMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter().map(|f| (&*f.label, &f.value)))
+    }
+}
+
+/// A time as [`TraceRecord::started_at`] serializes it.
+struct At(DateTime<Utc>);
+
+impl Serialize for At {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::timefmt::utc(&self.0, s)
+    }
+}
+
+/// The same JSON as the record's own (field for field, in order): the runtime stores a
+/// step's trace from these without building the records.
+impl Serialize for Entry<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let st = self.step;
+        let mut m = s.serialize_struct("TraceRecord", 14)?;
+        m.serialize_field("thread", &st.thread)?;
+        m.serialize_field("flow", self.flow())?;
+        if st.depth != 0 {
+            m.serialize_field("depth", &st.depth)?;
+        }
+        m.serialize_field("node", self.node())?;
+        m.serialize_field("activity", self.activity())?;
+        m.serialize_field("phase", &st.phase)?;
+        if let Some(inputs) = self.field_map(false) {
+            m.serialize_field("inputs", &inputs)?;
+        }
+        if let Some(outputs) = &st.outputs {
+            m.serialize_field("outputs", outputs)?;
+        }
+        if let Some(assigned) = self.field_map(true) {
+            m.serialize_field("assigned", &assigned)?;
+        }
+        if let Some(port) = &st.port {
+            m.serialize_field("port", port)?;
+        }
+        if let Some(next) = self.next() {
+            m.serialize_field("next", next)?;
+        }
+        m.serialize_field("startedAt", &At(st.started_at))?;
+        m.serialize_field("durationMs", &st.duration_ms)?;
+        if let Some(error) = &st.error {
+            m.serialize_field("error", error)?;
+        }
+        m.end()
+    }
 }

@@ -1039,7 +1039,7 @@ impl crate::Checkpoint for StoreCheckpoint {
                 (p.step, pending_after(&p.pending, state, step), queue)
             };
             let now = self.clock.now();
-            let trace: Vec<Box<RawValue>> = step.trace.iter().map(raw_json).collect();
+            let trace: Vec<Box<RawValue>> = step.trace.entries().map(|e| raw_json(&e)).collect();
             let tail = self.traces.prepare(&queue, &trace, now).await?;
             let finished = state.is_finished();
             let records = trace.len();

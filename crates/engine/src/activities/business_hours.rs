@@ -84,7 +84,7 @@ mod tests {
     fn at_instant(k: &Kit, when: &str) -> (String, serde_json::Value) {
         let now = chrono::DateTime::parse_from_rfc3339(when).unwrap().with_timezone(&chrono::Utc);
         let (_, out) = Engine::default().start(&k.env, &k.program, Default::default(), now).unwrap();
-        (out.trace[1].port.as_deref().unwrap_or_default().to_owned(), outputs(&out, "Hours"))
+        (out.trace.get(1).unwrap().port.as_deref().unwrap_or_default().to_owned(), outputs(&out, "Hours"))
     }
 
     #[test]

@@ -58,7 +58,7 @@ mod tests {
         let mut start = Start::default();
         start.variables.insert("Tier".into(), tier);
         let (_, out) = k.start_with(start);
-        out.trace[1].next.as_deref().unwrap_or("").to_owned()
+        out.trace.get(1).unwrap().next.as_deref().unwrap_or("").to_owned()
     }
 
     #[test]

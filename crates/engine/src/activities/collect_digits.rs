@@ -141,7 +141,7 @@ mod tests {
         let (mut st, out) = k.start();
         assert!(matches!(&out.commands[0], Command::CollectDigits(c) if c.min_digits == 4 && c.max_digits == 6 && c.terminator.as_deref() == Some("#")));
         let out = k.step(&mut st, Event::CallerInput { digits: "1234#".into() }, 4);
-        assert_eq!(out.trace[0].next.as_deref(), Some("Ok"));
+        assert_eq!(out.trace.get(0).unwrap().next.as_deref(), Some("Ok"));
         assert_eq!(st.variable("Pin"), Some(json!("1234")));
         assert_eq!(outputs(&out, "Collect")["digits"], json!("1234"));
     }
@@ -152,7 +152,7 @@ mod tests {
         let (mut st, _) = k.start();
         k.step(&mut st, Event::CallerInput { digits: "12#".into() }, 2);
         let out = k.step(&mut st, Event::CallerInput { digits: "9#".into() }, 5);
-        assert_eq!(out.trace[0].next.as_deref(), Some("Short"));
+        assert_eq!(out.trace.get(0).unwrap().next.as_deref(), Some("Short"));
     }
 
     #[test]
@@ -161,7 +161,7 @@ mod tests {
         let (mut st, _) = k.start();
         let out = k.step(&mut st, Event::CallerInput { digits: "987654#".into() }, 4);
         assert_eq!(st.variable("Pin"), Some(json!("987654")));
-        let rec = &out.trace[0];
+        let rec = &out.trace.get(0).unwrap();
         assert_eq!(rec.outputs_json(), json!("******"));
         assert_eq!(rec.assigned_json()["Pin"], json!("******"));
         assert!(!serde_json::to_string(&out.trace).unwrap().contains("987654"));

@@ -320,7 +320,7 @@ mod tests {
             outputs(&out, "HTTP"),
             json!({"httpStatusCode": 404, "httpResponseBody": "{\"tier\": \"gold\"}", "httpResponseHeaders": {"x-a": "1"}, "errorCode": "", "errorMessage": ""})
         );
-        assert_eq!(out.trace[0].duration_ms, 2000);
+        assert_eq!(out.trace.get(0).unwrap().duration_ms, 2000);
     }
 
     #[test]

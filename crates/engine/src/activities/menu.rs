@@ -127,7 +127,7 @@ mod tests {
         assert!(matches!(out.commands[1], Command::StartTimer { id: 2, .. }));
         let out = k.step(&mut st, Event::CallerInput { digits: "2".into() }, 3);
         assert_eq!(out.commands[0], Command::CancelTimer { id: 2 });
-        assert_eq!(out.trace[0].next.as_deref(), Some("Support"));
+        assert_eq!(out.trace.get(0).unwrap().next.as_deref(), Some("Support"));
         assert_eq!(outputs(&out, "Menu")["digit"], json!("2"));
     }
 
@@ -139,12 +139,12 @@ mod tests {
         assert!(matches!(&out.commands[1], Command::CollectDigits(c) if c.attempt == 2));
         assert_eq!(st.status(), &Status::Waiting);
         let out = k.step(&mut st, Event::TimerFired { id: 4 }, 10);
-        assert_eq!(out.trace[0].next.as_deref(), Some("NoInput"));
-        assert_eq!(out.trace[0].started_at, t0(), "the record spans every try");
+        assert_eq!(out.trace.get(0).unwrap().next.as_deref(), Some("NoInput"));
+        assert_eq!(out.trace.get(0).unwrap().started_at, t0(), "the record spans every try");
 
         let k = kit(1);
         let (mut st, _) = k.start();
         let out = k.step(&mut st, Event::CallerInput { digits: "7".into() }, 2);
-        assert_eq!(out.trace[0].next.as_deref(), Some("Invalid"));
+        assert_eq!(out.trace.get(0).unwrap().next.as_deref(), Some("Invalid"));
     }
 }

@@ -72,7 +72,7 @@ mod tests {
 
     fn branch(k: &Kit, seed: u64) -> String {
         let (_, out) = k.start_with(Start { seed, ..Start::default() });
-        out.trace[1].next.as_deref().unwrap_or("").to_owned()
+        out.trace.get(1).unwrap().next.as_deref().unwrap_or("").to_owned()
     }
 
     #[test]

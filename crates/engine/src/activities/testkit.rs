@@ -118,13 +118,30 @@ impl Kit {
     }
 
     pub(crate) fn start_with(&self, start: Start) -> (TaskState, StepOutput) {
-        self.engine
+        let (st, out) = self
+            .engine
             .start(&self.env, &self.program, start, t0())
-            .expect("start")
+            .expect("start");
+        same_json(&out);
+        (st, out)
     }
 
     pub(crate) fn step(&self, st: &mut TaskState, ev: Event, secs: i64) -> StepOutput {
-        self.engine.step(&self.env, st, ev, at(secs)).expect("step")
+        let out = self.engine.step(&self.env, st, ev, at(secs)).expect("step");
+        same_json(&out);
+        out
+    }
+}
+
+/// Every trace entry serializes exactly as the record built from it, and that record
+/// reads back to the same JSON.
+fn same_json(out: &StepOutput) {
+    for e in out.trace.entries() {
+        let direct = serde_json::to_string(&e).unwrap();
+        let record = e.to_record();
+        assert_eq!(direct, serde_json::to_string(&record).unwrap());
+        let back: crate::TraceRecord = serde_json::from_str(&direct).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), direct);
     }
 }
 

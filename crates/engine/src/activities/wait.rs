@@ -47,7 +47,7 @@ mod tests {
         assert!(stale.ignored.is_some());
         let out = k.step(&mut st, Event::TimerFired { id: 1 }, 30);
         assert_eq!(path(&out), vec![("Pause".into(), "out".into())]);
-        assert_eq!(out.trace[0].duration_ms, 30_000);
+        assert_eq!(out.trace.get(0).unwrap().duration_ms, 30_000);
         assert!(st.is_finished());
     }
 }

@@ -102,7 +102,7 @@ fn serialize_while_waiting_on_a_timer_then_resume() {
     sim.state = Some(restored);
     // ...and fires it late (overdue after the restart).
     let out = sim.send(4000, Event::TimerFired { id: timer.id });
-    assert_eq!(out.trace[0].duration_ms, 4_000_000);
+    assert_eq!(out.trace.get(0).unwrap().duration_ms, 4_000_000);
     assert!(sim.state().is_finished());
     // A duplicate delivery changes nothing.
     let again = sim.send(1, Event::TimerFired { id: timer.id });

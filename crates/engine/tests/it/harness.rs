@@ -130,10 +130,15 @@ impl Sim {
     }
 
     fn record(&mut self, kind: &str, event: Json, out: &StepOutput) {
+        // Every trace entry serializes exactly as the record built from it.
+        for e in out.trace.entries() {
+            let direct = serde_json::to_string(&e).unwrap();
+            assert_eq!(direct, serde_json::to_string(&e.to_record()).unwrap());
+        }
         let trace: Json = if self.full_trace {
             serde_json::to_value(&out.trace).unwrap()
         } else {
-            json!(out.trace.iter().map(line).collect::<Vec<_>>())
+            json!(out.trace.iter().map(|r| line(&r)).collect::<Vec<_>>())
         };
         let mut entry = json!({
             "step": format!("{} {} (+{}s)", self.log.len(), kind, (self.now - t0()).num_seconds()),

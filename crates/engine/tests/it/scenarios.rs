@@ -129,8 +129,8 @@ fn ivr_lookup_failure_goes_straight_to_the_menu() {
             message: "5s".into(),
         },
     );
-    assert_eq!(out.trace[0].port.as_deref(), Some("error"));
-    assert_eq!(out.trace[0].next.as_deref(), Some("MainMenu"));
+    assert_eq!(out.trace.get(0).unwrap().port.as_deref(), Some("error"));
+    assert_eq!(out.trace.get(0).unwrap().next.as_deref(), Some("MainMenu"));
     assert!(
         matches!(&out.commands[0], Command::CollectDigits(c) if c.prompt.text.as_deref() == Some("Press 1 for sales, 2 for support."))
     );

@@ -76,17 +76,18 @@ fn assigning_a_secure_variable_masks_the_node() {
             body: r#"{"token": "abc.def.ghi"}"#.into(),
         },
     );
-    let login = &out.trace[0];
+    let login = &out.trace.get(0).unwrap();
     assert_eq!(login.outputs_json(), json!(MASK));
     assert_eq!(login.assigned_json()["Token"], json!(MASK));
-    let copy = &out.trace[1];
+    let copy = &out.trace.get(1).unwrap();
     assert_eq!(copy.inputs_json()["value"], json!(MASK));
     // Copying a secret into a plain variable is the author's choice: the value is shown.
     assert_eq!(copy.assigned_json()["Plain"], json!("abc.def.ghi"));
-    let bad = &out.trace[2];
+    let bad = &out.trace.get(2).unwrap();
     let error = bad.error.as_ref().unwrap();
     assert!(!error.message.contains("abc.def"), "{}", error.message);
-    let text = serde_json::to_string(&[&out.trace[0], &out.trace[2]]).unwrap();
+    let text =
+        serde_json::to_string(&[&out.trace.get(0).unwrap(), &out.trace.get(2).unwrap()]).unwrap();
     assert!(!text.contains("abc.def.ghi"), "{text}");
     let events = serde_json::to_string(&out.commands).unwrap();
     assert!(!events.contains("abc.def.ghi"), "{events}");
