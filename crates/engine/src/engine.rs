@@ -164,7 +164,11 @@ impl Engine {
             flow: program.key.clone(),
             status: Status::Waiting,
             started_at: now,
-            contact: crate::value::json_view(serde_json::Value::Object(start.outputs)),
+            contact: if start.outputs.is_empty() {
+                crate::expr::empty_map()
+            } else {
+                crate::value::json_view(serde_json::Value::Object(start.outputs))
+            },
             root: Scope {
                 vars,
                 outputs: Vars::new(),
@@ -1071,7 +1075,12 @@ impl<'e> Runner<'e> {
                 phase,
                 port,
                 started_at: started,
-                duration_ms: (self.now - started).num_milliseconds(),
+                // Most records start and end at the step's clock: no arithmetic for them.
+                duration_ms: if started == self.now {
+                    0
+                } else {
+                    (self.now - started).num_milliseconds()
+                },
                 fields: fields_from as u32..fields_to,
                 outputs,
                 error: error.map(Box::new),

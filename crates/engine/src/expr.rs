@@ -87,8 +87,12 @@ impl Data<'_> {
 
 /// An empty map: the outputs of a node that has not run, so `{{Node.field}}` is empty
 /// instead of an error.
-fn empty_map() -> Value {
-    Value::from_iter(std::iter::empty::<(Value, Value)>())
+pub(crate) fn empty_map() -> Value {
+    // One shared value: cloning it is a reference count, not an allocation.
+    static EMPTY: OnceLock<Value> = OnceLock::new();
+    EMPTY
+        .get_or_init(|| Value::from_iter(std::iter::empty::<(Value, Value)>()))
+        .clone()
 }
 
 /// The process-wide expression environment.
