@@ -424,10 +424,45 @@ fn parked_child(mode: &str) {
     drop(black_box(tasks));
 }
 
+/// The engine's share of a durable step of a parked IVR task (what the runtime does before
+/// its store call): the step itself (timer fired, run to the next wait point), the task
+/// state serialized, and the step's trace serialized record by record.
+fn checkpoint(c: &mut Criterion) {
+    let (engine, env, program) = ivr();
+    let parked = park(&engine, &env, &program, 1);
+    let fire = Event::TimerFired {
+        id: parked.pending_timers()[0].id,
+    };
+    let mut group = c.benchmark_group("checkpoint");
+    group.bench_function("step", |b| {
+        b.iter_batched(
+            || parked.clone(),
+            |mut st| black_box(engine.step(&env, &mut st, fire.clone(), t0()).unwrap()),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    let mut st = parked.clone();
+    let out = engine.step(&env, &mut st, fire.clone(), t0()).unwrap();
+    group.bench_function("serialize_state", |b| {
+        b.iter(|| black_box(serde_json::to_string(&st).unwrap()))
+    });
+    group.bench_function("serialize_trace", |b| {
+        b.iter(|| {
+            black_box(
+                out.trace
+                    .entries()
+                    .map(|e| serde_json::to_string(&e).unwrap())
+                    .collect::<Vec<_>>(),
+            )
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = executions, expressions
+    targets = executions, expressions, checkpoint
 }
 
 fn main() {
