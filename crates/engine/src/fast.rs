@@ -7,8 +7,10 @@
 //!
 //! - the parser accepts only literals (numbers, strings without escapes, booleans, none),
 //!   names, `.attr` and `[int]` lookups, parentheses, `not`/`and`/`or`, the six comparisons
-//!   (unchained), unary `-` and `+ - * / // %`; anything else (filters, tests, calls, `in`,
-//!   `~`, `**`, conditionals...) is left to minijinja;
+//!   (unchained), unary `-`, `+ - * / // %` and the filters flows use most (`upper`,
+//!   `lower`, `trim`, `replace` with literal strings, `round` with a literal precision);
+//!   anything else (other filters, tests, calls, `in`, `~`, `**`, conditionals...) is left to
+//!   minijinja;
 //! - evaluation follows minijinja's rules (Chainable undefined, Python-style `and`/`or`
 //!   returning an operand, minijinja's value equality and ordering, integer arithmetic with
 //!   overflow checks, true division) and gives up (`None`) on anything it is not certain
@@ -48,6 +50,17 @@ pub(crate) enum Fast {
     Not(Box<Fast>),
     Neg(Box<Fast>),
     Bin(Op, Box<Fast>, Box<Fast>),
+    Filter(Filter, Box<Fast>),
+}
+
+/// The filters evaluated natively (on plain strings, or numbers for `round`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Filter {
+    Upper,
+    Lower,
+    Trim,
+    Replace(Box<str>, Box<str>),
+    Round(i32),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -60,7 +73,8 @@ enum Tok<'a> {
 }
 
 const SYMS: &[&str] = &[
-    "==", "!=", "<=", ">=", "//", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", ".",
+    "==", "!=", "<=", ">=", "//", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", ".", "|",
+    ",",
 ];
 
 fn lex(src: &str) -> Option<Vec<Tok<'_>>> {
@@ -214,7 +228,7 @@ impl Parser<'_, '_> {
     }
 
     fn product(&mut self) -> Option<Fast> {
-        let mut left = self.unary()?;
+        let mut left = self.filtered()?;
         loop {
             let op = if self.eat_sym("*") {
                 Op::Mul
@@ -227,8 +241,43 @@ impl Parser<'_, '_> {
             } else {
                 return Some(left);
             };
-            left = fold(Fast::Bin(op, Box::new(left), Box::new(self.unary()?)))?;
+            left = fold(Fast::Bin(op, Box::new(left), Box::new(self.filtered()?)))?;
         }
+    }
+
+    /// A unary expression and the filters applied to it (minijinja: `-a | f` is
+    /// `(-a) | f`, and filters bind tighter than every binary operator).
+    fn filtered(&mut self) -> Option<Fast> {
+        let mut e = self.unary()?;
+        while self.eat_sym("|") {
+            let Some(Tok::Name(name)) = self.toks.get(self.pos).cloned() else {
+                return None;
+            };
+            self.pos += 1;
+            let mut args = Vec::new();
+            if self.eat_sym("(") {
+                while !self.eat_sym(")") {
+                    if !args.is_empty() && !self.eat_sym(",") {
+                        return None;
+                    }
+                    args.push(self.toks.get(self.pos).cloned()?);
+                    self.pos += 1;
+                }
+            }
+            let filter = match (name, args.as_slice()) {
+                ("upper", []) => Filter::Upper,
+                ("lower", []) => Filter::Lower,
+                ("trim", []) => Filter::Trim,
+                ("replace", [Tok::Str(from), Tok::Str(to)]) => {
+                    Filter::Replace(Box::from(*from), Box::from(*to))
+                }
+                ("round", []) => Filter::Round(0),
+                ("round", [Tok::Int(p)]) => Filter::Round(i32::try_from(*p).ok()?),
+                _ => return None,
+            };
+            e = Fast::Filter(filter, Box::new(e));
+        }
+        Some(e)
     }
 
     fn unary(&mut self) -> Option<Fast> {
@@ -408,6 +457,7 @@ impl Fast {
                     b.eval(root)?
                 }
             }
+            Fast::Filter(f, e) => f.apply(e.eval(root)?)?,
             Fast::Bin(op, a, b) => {
                 let (a, b) = (a.eval(root)?, b.eval(root)?);
                 match op {
@@ -421,6 +471,34 @@ impl Fast {
                 }
             }
         })
+    }
+}
+
+impl Filter {
+    /// minijinja's result, or `None` where it is not certain (a value that is not a plain
+    /// string, or not a number for `round`): then minijinja decides, errors included.
+    fn apply(&self, v: Value) -> Option<Value> {
+        if let Filter::Round(p) = self {
+            return match number(&v)? {
+                Num::Int(_) => Some(v),
+                Num::Float(f) => {
+                    let x = 10f64.powi(*p);
+                    Some(Value::from((x * f).round() / x))
+                }
+            };
+        }
+        // Safe (markup) strings keep their safety through minijinja's filters: its business.
+        if v.kind() != ValueKind::String || v.is_safe() {
+            return None;
+        }
+        let s = v.as_str()?;
+        Some(Value::from(match self {
+            Filter::Upper => s.to_uppercase(),
+            Filter::Lower => s.to_lowercase(),
+            Filter::Trim => s.trim().to_owned(),
+            Filter::Replace(from, to) => s.replace(&**from, to),
+            Filter::Round(_) => unreachable!("handled above"),
+        }))
     }
 }
 
@@ -544,11 +622,19 @@ mod tests {
             "-a // 2 % 3",
             "1.5 / 2",
             "none",
+            "s | upper",
+            "m.y | lower | replace('Q', 'x') == 'x'",
+            "(f * 1.2) | round(2)",
+            "-f | round",
         ] {
             assert!(Fast::parse(ok, &r).is_some(), "{ok}");
         }
         for other in [
             "a | abs",
+            "s | replace(a, 'x')",
+            "s | round(1.5)",
+            "s | upper(1)",
+            "s |",
             "a in l",
             "a is defined",
             "s ~ 'x'",
@@ -608,9 +694,41 @@ mod tests {
             "f >= 2.5",
             // minijinja folds `'gold' * 0` to "" and then the `and` to false.
             "(\"\" and ('gold' * 0))",
+            "s | upper",
+            "s | upper | lower",
+            "s | replace('o', '0') | upper",
+            "s | replace('', '-')",
+            "m.y | upper == 'Q'",
+            "a + b | round",
+            "f | round",
+            "(f * 1.23456) | round(3)",
+            "f | round(-1)",
+            "-f | round",
+            "a | upper",
+            "n | trim",
+            "u | lower",
+            "t | round",
+            "l | upper",
         ] {
             agree(src);
         }
+        // The filters are evaluated here, not handed back to minijinja.
+        for native in [
+            "s | upper",
+            "s | replace('o', '0') | upper",
+            "(f * 1.23456) | round(3)",
+        ] {
+            assert!(fast(native).flatten().is_some(), "{native}");
+        }
+        assert_eq!(
+            fast("s | replace('o', '0') | upper").flatten(),
+            reference("s | replace('o', '0') | upper")
+        );
+        assert_eq!(
+            fast("a | upper"),
+            Some(None),
+            "minijinja decides for a number"
+        );
         assert_eq!(fast("a / 0"), Some(reference("a / 0")));
         assert_eq!(
             fast("m.missing.deeper").flatten(),
@@ -645,6 +763,21 @@ mod tests {
                 )
                     .prop_map(|(a, op, b)| format!("({a} {op} {b})")),
                 inner.clone().prop_map(|a| format!("not {a}")),
+                (
+                    inner.clone(),
+                    prop::sample::select(vec![
+                        "upper",
+                        "lower",
+                        "trim",
+                        "replace('o', '0')",
+                        "replace('', '-')",
+                        "round",
+                        "round(1)",
+                        "round(-1)",
+                        "round(3)"
+                    ])
+                )
+                    .prop_map(|(a, f)| format!("{a} | {f}")),
                 inner.prop_map(|a| format!("-{a}")),
             ]
         })
