@@ -687,19 +687,21 @@ impl<'e> Runner<'e> {
         let mut entry = entry;
         let full = self.config.trace == TraceLevel::Full;
         // The top frame's program, looked up again only when a call or a return changes
-        // the top frame (not on every step).
+        // the stack's depth (each iteration pushes or pops at most one frame), not on every
+        // step.
         let mut program = match thread.stack.last() {
             Some(frame) => self.program(frame.flow.as_ref())?,
             None => return Ok(Exit::Ended),
         };
-        let mut reload = false;
+        let mut program_depth = thread.stack.len() as u32;
         loop {
             let depth = thread.stack.len() as u32;
             let Some(frame) = thread.stack.last_mut() else {
                 return Ok(Exit::Ended);
             };
-            if std::mem::take(&mut reload) {
+            if depth != program_depth {
                 program = self.program(frame.flow.as_ref())?;
+                program_depth = depth;
             }
             let frame_node = frame.node;
             if (frame_node as usize) >= program.nodes.len()
@@ -766,14 +768,14 @@ impl<'e> Runner<'e> {
                     } else {
                         cx.node.activity.run(&mut cx)
                     };
-                    let masked = cx.capture.as_ref().is_some_and(|c| c.masked);
+                    let masked = cx.masked();
                     (node, self.now, outcome, cx.outputs, masked)
                 }
                 Entry::Resume { wait, event } => {
                     let mut cx = cx!(frame_node, None);
                     let outcome = cx.node.activity.resume(&mut cx, &wait.on, &event);
+                    let masked = cx.masked();
                     let outputs = cx.outputs;
-                    let masked = cx.capture.as_ref().is_some_and(|c| c.masked);
                     let since = wait.since;
                     held_wait = Some(wait);
                     (frame_node, since, outcome, outputs, masked)
@@ -796,7 +798,7 @@ impl<'e> Runner<'e> {
                             "a subflow returned to a node that is not a subflow node",
                         ),
                     };
-                    let masked = cx.capture.as_ref().is_some_and(|c| c.masked);
+                    let masked = cx.masked();
                     (frame_node, since, outcome, cx.outputs, masked)
                 }
             };
@@ -878,10 +880,7 @@ impl<'e> Runner<'e> {
                             }
                         }
                         None => match self.frame_done(thread, Ok(()), &program)? {
-                            Some(e) => {
-                                entry = e;
-                                reload = true;
-                            }
+                            Some(e) => entry = e,
                             None => return Ok(Exit::Ended),
                         },
                     }
@@ -906,10 +905,7 @@ impl<'e> Runner<'e> {
                             }
                         }
                         None => match self.frame_done(thread, Ok(()), &program)? {
-                            Some(e) => {
-                                entry = e;
-                                reload = true;
-                            }
+                            Some(e) => entry = e,
                             None => return Ok(Exit::Ended),
                         },
                     }
@@ -952,10 +948,7 @@ impl<'e> Runner<'e> {
                                 return Ok(Exit::Unhandled(error));
                             }
                             match self.frame_done(thread, Err(error.clone()), &program)? {
-                                Some(e) => {
-                                    entry = e;
-                                    reload = true;
-                                }
+                                Some(e) => entry = e,
                                 None => return Ok(Exit::Unhandled(error)),
                             }
                         }
@@ -973,10 +966,7 @@ impl<'e> Runner<'e> {
                 Outcome::End(End::Flow) => {
                     rec(self, Phase::Completed, None, None, None);
                     match self.frame_done(thread, Ok(()), &program)? {
-                        Some(e) => {
-                            entry = e;
-                            reload = true;
-                        }
+                        Some(e) => entry = e,
                         None => return Ok(Exit::Ended),
                     }
                 }
@@ -1000,7 +990,6 @@ impl<'e> Runner<'e> {
                     if !self.cache.iter().any(|p| p.key == callee.key) {
                         self.cache.push(callee.clone());
                     }
-                    reload = true;
                     thread.stack.push(Frame {
                         flow: Some(callee.key.clone()),
                         node: start,

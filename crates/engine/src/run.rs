@@ -257,6 +257,11 @@ impl<'a> Cx<'a> {
         Ok(())
     }
 
+    /// Whether the node assigned a secure variable (its recorded outputs are masked).
+    pub(crate) fn masked(&self) -> bool {
+        self.capture.as_ref().is_some_and(|c| c.masked)
+    }
+
     /// Whether anything will read the node's outputs (a later expression, or the trace);
     /// when nothing will, building them is skipped.
     pub(crate) fn wants_outputs(&self) -> bool {
