@@ -260,10 +260,7 @@ impl<const N: usize> minijinja::value::Object for Record<N> {
 
 /// A map value with fixed keys (see [`Record`]).
 pub(crate) fn record<const N: usize>(pairs: [(&'static str, Value); N]) -> Value {
-    Value::from_object(Record {
-        pairs,
-        blank_errors: false,
-    })
+    outputs_record(pairs, false)
 }
 
 /// A node's outputs: [`record`], with empty `errorCode` and `errorMessage` when
@@ -397,8 +394,10 @@ pub(crate) fn json_view(doc: serde_json::Value) -> Value {
 }
 
 /// A JSON object or array kept as its text (already checked to be JSON) and parsed when
-/// something first reads it: a `parse` node's `result`, which a flow seldom reads and a
-/// trace serializes only when it is stored or shown.
+/// something first reads it: a `parse` node's `result`, which a flow seldom reads. A stored
+/// trace does read it, so with the full trace the runtime parses the text a second time
+/// when it serializes the record: that cost sits at the edge, once per stored step, instead
+/// of building the whole document inside every engine step.
 #[derive(Debug)]
 struct JsonText {
     text: Box<str>,
