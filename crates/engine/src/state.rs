@@ -95,7 +95,7 @@ impl Serialize for Vars {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for (k, v) in &self.0 {
-            m.serialize_entry(&**k, v)?;
+            m.serialize_entry(&**k, &crate::value::AsJson(v))?;
         }
         m.end()
     }
@@ -290,6 +290,7 @@ pub struct TaskState {
     #[serde(serialize_with = "crate::timefmt::utc")]
     pub(crate) started_at: DateTime<Utc>,
     /// The start node's outputs (`{{NewContact.ANI}}`, a work item's payload).
+    #[serde(serialize_with = "crate::value::serialize")]
     pub(crate) contact: Value,
     /// The main flow's variables and kept node outputs.
     pub(crate) root: Scope,

@@ -27,6 +27,9 @@ pub(crate) fn utc_opt<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result
 /// The text into `buf`, its length; `None` where chrono's form differs from the fixed one
 /// (years outside 0..=9999, leap seconds).
 fn write(at: &DateTime<Utc>, buf: &mut [u8; 30]) -> Option<usize> {
+    // The naive time is the UTC one: each field read from it skips the offset arithmetic
+    // the `DateTime` accessors do.
+    let at = at.naive_utc();
     let (year, nanos) = (at.year(), at.nanosecond());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
         return None;

@@ -25,6 +25,7 @@ use serde_json::Value as Json;
 
 use crate::program::Program;
 use crate::state::FlowError;
+use crate::value::AsJson;
 
 /// What replaces a secure value.
 pub const MASK: &str = "******";
@@ -68,7 +69,11 @@ pub struct TraceRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Fields>,
     /// What `{{Node.field}}` reads (masked when the node assigned a secure variable).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::value::serialize_opt"
+    )]
     pub outputs: Option<Value>,
     /// Variables the node assigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,7 +186,7 @@ impl Serialize for Fields {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for (k, v) in &self.0 {
-            m.serialize_entry(&**k, v)?;
+            m.serialize_entry(&**k, &AsJson(v))?;
         }
         m.end()
     }
@@ -438,7 +443,7 @@ impl<'a> FieldMap<'a> {
 
 impl Serialize for FieldMap<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.iter().map(|f| (&*f.label, &f.value)))
+        s.collect_map(self.iter().map(|f| (&*f.label, AsJson(&f.value))))
     }
 }
 
@@ -470,7 +475,7 @@ impl Serialize for Entry<'_> {
             m.serialize_field("inputs", &inputs)?;
         }
         if let Some(outputs) = &st.outputs {
-            m.serialize_field("outputs", outputs)?;
+            m.serialize_field("outputs", &AsJson(outputs))?;
         }
         if let Some(assigned) = self.field_map(true) {
             m.serialize_field("assigned", &assigned)?;

@@ -29,7 +29,83 @@ pub fn to_json(v: &Value) -> serde_json::Value {
     if v.is_undefined() {
         return serde_json::Value::Null;
     }
-    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+    serde_json::to_value(AsJson(v)).unwrap_or(serde_json::Value::Null)
+}
+
+/// An engine value to serialize: the same output as minijinja's own `Serialize` for
+/// [`Value`], without its generic path for maps (a value made of every key, a boxed
+/// iterator, a lookup per member). The objects the engine makes (records, JSON views, maps
+/// and lists converted from JSON) are written from what they hold; anything else goes
+/// through minijinja. Every durable step serializes the task's variables and its trace
+/// records, right after a database round trip, with cold caches: this is most of that work.
+pub struct AsJson<'a>(pub &'a Value);
+
+impl serde::Serialize for AsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let v = self.0;
+        if let Some(text) = v.as_str() {
+            return s.serialize_str(text);
+        }
+        let Some(obj) = v.as_object() else {
+            return serde::Serialize::serialize(v, s);
+        };
+        if let Some(items) = obj.downcast_ref::<Vec<Value>>() {
+            let mut seq = s.serialize_seq(Some(items.len()))?;
+            for item in items {
+                seq.serialize_element(&AsJson(item))?;
+            }
+            return seq.end();
+        }
+        if let Some(members) = obj.downcast_ref::<indexmap::IndexMap<Value, Value>>() {
+            let mut map = s.serialize_map(Some(members.len()))?;
+            for (key, value) in members {
+                map.serialize_entry(&AsJson(key), &AsJson(value))?;
+            }
+            return map.end();
+        }
+        if let Some(view) = obj.downcast_ref::<JsonView>() {
+            return serde::Serialize::serialize(view.node(), s);
+        }
+        if let Some(text) = obj.downcast_ref::<JsonText>() {
+            return AsJson(text.value()).serialize(s);
+        }
+        macro_rules! records {
+            ($($n:literal)*) => {$(
+                if let Some(r) = obj.downcast_ref::<Record<$n>>() {
+                    let mut map = s.serialize_map(Some(r.len()))?;
+                    for (key, value) in &r.pairs {
+                        map.serialize_entry(key, &AsJson(value))?;
+                    }
+                    if r.blank_errors {
+                        for key in ERROR_KEYS {
+                            map.serialize_entry(key, "")?;
+                        }
+                    }
+                    return map.end();
+                }
+            )*};
+        }
+        // Every size `outputs_record` accepts (it asserts the bound).
+        records!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+        serde::Serialize::serialize(v, s)
+    }
+}
+
+/// `#[serde(serialize_with = "crate::value::serialize")]` for a [`Value`] field.
+pub(crate) fn serialize<S: serde::Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&AsJson(v), s)
+}
+
+/// `#[serde(serialize_with = "crate::value::serialize_opt")]` for an `Option<Value>` field.
+pub(crate) fn serialize_opt<S: serde::Serializer>(
+    v: &Option<Value>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_some(&AsJson(v)),
+        None => s.serialize_none(),
+    }
 }
 
 /// The value a variable starts with: its declared default (a string in the flow document)
@@ -221,7 +297,18 @@ struct Record<const N: usize> {
 
 const ERROR_KEYS: [&str; 2] = ["errorCode", "errorMessage"];
 
+/// The largest record [`outputs_record`] makes: [`AsJson`] knows each size up to it.
+const MAX_RECORD: usize = 16;
+
 impl<const N: usize> Record<N> {
+    fn len(&self) -> usize {
+        N + if self.blank_errors {
+            ERROR_KEYS.len()
+        } else {
+            0
+        }
+    }
+
     fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
         let errors = if self.blank_errors {
             &ERROR_KEYS[..]
@@ -254,7 +341,7 @@ impl<const N: usize> minijinja::value::Object for Record<N> {
     }
 
     fn enumerator_len(self: &std::sync::Arc<Self>) -> Option<usize> {
-        Some(N + if self.blank_errors { 2 } else { 0 })
+        Some(self.len())
     }
 }
 
@@ -269,6 +356,12 @@ pub(crate) fn outputs_record<const N: usize>(
     pairs: [(&'static str, Value); N],
     blank_errors: bool,
 ) -> Value {
+    const {
+        assert!(
+            N <= MAX_RECORD,
+            "AsJson serializes records up to MAX_RECORD pairs"
+        )
+    };
     Value::from_object(Record {
         pairs,
         blank_errors,
@@ -576,6 +669,92 @@ mod tests {
             .get_attr("errorCode")
             .unwrap()
             .is_undefined());
+    }
+
+    /// [`AsJson`] writes exactly what minijinja's own serialization writes, for every kind
+    /// of value the engine makes, nested in each other.
+    #[test]
+    fn as_json_writes_what_minijinja_writes() {
+        const KEYS: [&str; 16] = [
+            "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12", "k13",
+            "k14", "k15",
+        ];
+        let doc = json!({"b": {"c": [1, 2.5, "x\n\"q\"", null, true]}, "a": "y",
+            "n": 18446744073709551615u64, "neg": -3, "e": {}, "l": []});
+        let text = doc.to_string();
+        let tree: crate::jsondoc::Tree<'_> = serde_json::from_str(&text).unwrap();
+        let mut values = vec![
+            Value::from("plain"),
+            Value::from("é\u{1}\t"),
+            Value::from(7),
+            Value::from(-7i64),
+            Value::from(u64::MAX),
+            Value::from(i128::MIN),
+            Value::from(1.5),
+            Value::from(f64::NAN),
+            Value::from(true),
+            Value::from(()),
+            Value::UNDEFINED,
+            Value::from_safe_string("<b>".into()),
+            from_json(&doc),
+            json_view(doc.clone()),
+            json_view(doc.clone()).get_attr("b").unwrap(),
+            json_text(&text, &tree),
+            json_text(
+                "[1, {\"z\": 2}]",
+                &serde_json::from_str("[1, {\"z\": 2}]").unwrap(),
+            ),
+            map_value([
+                (Value::from(1), Value::from("int key")),
+                (Value::from("k"), Value::from(2)),
+            ]),
+            Value::from(vec![Value::from(1), Value::from(())]),
+            record([]),
+            record([("a", Value::from(1))]),
+            outputs_record([("a", Value::from(1)), ("b", json_view(doc.clone()))], true),
+            outputs_record(
+                std::array::from_fn::<_, 16, _>(|i| (KEYS[i], Value::from(i))),
+                false,
+            ),
+        ];
+        // The maps and lists minijinja makes are the types AsJson writes directly (if a new
+        // minijinja changes them, AsJson still writes the same, only slower: this says so).
+        let converted = from_json(&doc);
+        let converted = converted.as_object().unwrap();
+        assert!(converted
+            .downcast_ref::<indexmap::IndexMap<Value, Value>>()
+            .is_some());
+        let list = from_json(&json!([1]));
+        assert!(list
+            .as_object()
+            .unwrap()
+            .downcast_ref::<Vec<Value>>()
+            .is_some());
+        // Nested: each value inside a record, a converted map and a list.
+        let nested: Vec<Value> = values
+            .iter()
+            .flat_map(|v| {
+                [
+                    record([("v", v.clone()), ("w", Value::from(1))]),
+                    map_value([("v", v.clone())]),
+                    Value::from(vec![v.clone(), v.clone()]),
+                ]
+            })
+            .collect();
+        values.extend(nested);
+        for v in &values {
+            let ours = serde_json::to_string(&AsJson(v));
+            let theirs = serde_json::to_string(v);
+            assert_eq!(ours.is_ok(), theirs.is_ok(), "{v:?}");
+            if let (Ok(ours), Ok(theirs)) = (ours, theirs) {
+                assert_eq!(ours, theirs, "{v:?}");
+            }
+            assert_eq!(
+                serde_json::to_value(AsJson(v)).ok(),
+                serde_json::to_value(v).ok(),
+                "{v:?}"
+            );
+        }
     }
 
     #[test]
