@@ -9,6 +9,7 @@
 //!     cargo bench -p switchboard-runtime --bench durable          # PostgreSQL as well
 //! SWITCHBOARD_BENCH_TASKS=10000 ...                               # fewer parked tasks
 //! SWITCHBOARD_BENCH_NO_SETTLE=1 ...    # resume: no VACUUM/CHECKPOINT after the PostgreSQL set-up
+//! SWITCHBOARD_BENCH_BACKENDS=postgres ... # only these (sqlite, postgres; comma-separated)
 //! ```
 //!
 //! - `resume`: 100,000 executions of the IVR fixture (crates/engine/tests/fixtures/ivr.json)
@@ -20,7 +21,9 @@
 //! - `step`: one durable step of a parked IVR task (engine step + building the checkpoint +
 //!   the store's transaction, through the runner's own [`StoreCheckpoint`]) against a bare
 //!   commit of the same state text to another row ([`store::Store::bare_commit`]: one
-//!   autocommitted statement, and also inside `BEGIN ... COMMIT`). `TMPDIR=/dev/shm` puts the
+//!   autocommitted statement, and also inside `BEGIN ... COMMIT`), and a bare commit of the
+//!   state with the step's trace records appended (the bytes the step writes: how much of
+//!   the difference is the database's cost of writing the trace too). `TMPDIR=/dev/shm` puts the
 //!   SQLite file on tmpfs, where fsync is free: what is left is the work beyond the commit.
 //!
 //! Figures go to BENCHMARKS.md ("Durable runtime").
@@ -31,7 +34,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use engine::{Engine, Event, Program, ProgramKey, Start, StaticEnv, TaskState, WaitOn};
 use serde_json::{json, Value as Json};
-use store::{ExecutionRecord, NewExecution, Store};
+use store::{ExecutionRecord, NewExecution, Records, Store};
 use switchboard_runtime::server::{Progress, Runner, RunnerConfig, StoreCheckpoint};
 use switchboard_runtime::{Checkpoint as _, TraceCursor, TraceWriter};
 
@@ -384,11 +387,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn step(db: Db) {
     let store = db.open().await;
     let f = fixture(&store).await;
-    let tasks = insert_parked(&store, &f, 3 * STEP_EXECUTIONS, 3 * STEP_EXECUTIONS).await;
+    let tasks = insert_parked(&store, &f, 4 * STEP_EXECUTIONS, 4 * STEP_EXECUTIONS).await;
     let (durable, bare) = tasks.split_at(STEP_EXECUTIONS);
     // Separate rows per baseline: SQLite does not write a page when a value is rewritten
     // unchanged.
-    let (bare_commit, bare_transaction) = bare.split_at(STEP_EXECUTIONS);
+    let (bare_commit, bare) = bare.split_at(STEP_EXECUTIONS);
+    let (bare_bytes, bare_transaction) = bare.split_at(STEP_EXECUTIONS);
     // As the runner does: trace pages deferred to a writer moving them in the background.
     let traces = TraceWriter::new(store.clone());
     let mut durable: Vec<(TaskState, StoreCheckpoint)> = durable
@@ -407,6 +411,7 @@ async fn step(db: Db) {
         .collect();
     let (mut steps, mut records) = (Vec::new(), Vec::new());
     let (mut commits, mut transactions) = (Vec::new(), Vec::new());
+    let mut same_bytes = Vec::new();
     let mut bytes = 0usize;
     let warm_up = STEP_ITERATIONS / 10;
     for i in 0..warm_up + STEP_ITERATIONS {
@@ -423,6 +428,11 @@ async fn step(db: Db) {
         let id = &bare_commit[i % STEP_EXECUTIONS].0.id;
         store.bare_commit(id, &text, false).await.unwrap();
         let commit = t.elapsed();
+        let with_trace = format!("{text}{}", Records::collect(out.trace.entries()).as_str());
+        let t = Instant::now();
+        let id = &bare_bytes[i % STEP_EXECUTIONS].0.id;
+        store.bare_commit(id, &with_trace, false).await.unwrap();
+        let bytes_commit = t.elapsed();
         let t = Instant::now();
         let id = &bare_transaction[i % STEP_EXECUTIONS].0.id;
         store.bare_commit(id, &text, true).await.unwrap();
@@ -431,11 +441,18 @@ async fn step(db: Db) {
             steps.push(stepped.as_secs_f64() * 1e6);
             records.push(total.as_secs_f64() * 1e6);
             commits.push(commit.as_secs_f64() * 1e6);
+            same_bytes.push(bytes_commit.as_secs_f64() * 1e6);
             transactions.push(transaction.as_secs_f64() * 1e6);
             bytes += text.len();
         }
     }
-    for v in [&mut steps, &mut records, &mut commits, &mut transactions] {
+    for v in [
+        &mut steps,
+        &mut records,
+        &mut commits,
+        &mut same_bytes,
+        &mut transactions,
+    ] {
         v.sort_by(f64::total_cmp);
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
@@ -445,8 +462,10 @@ async fn step(db: Db) {
          durable step (engine step + checkpoint + commit)  {:>7.1} / {:>7.1}\n  \
          engine step alone                                 {:>7.1} / {:>7.1}\n  \
          bare commit of the same state (one statement)     {:>7.1} / {:>7.1}\n  \
-         same in BEGIN ... COMMIT                          {:>7.1} / {:>7.1}\n  \
+         same with the step's trace records appended       {:>7.1} / {:>7.1}\n  \
+         same state in BEGIN ... COMMIT                    {:>7.1} / {:>7.1}\n  \
          durable step - bare commit                        {:>7.1} / {:>7.1}\n  \
+         durable step - bare commit with the trace         {:>7.1} / {:>7.1}\n  \
          durable step - bare BEGIN ... COMMIT              {:>7.1} / {:>7.1}",
         db.label(),
         bytes as f64 / records.len() as f64,
@@ -456,10 +475,14 @@ async fn step(db: Db) {
         mean(&steps),
         p50(&commits),
         mean(&commits),
+        p50(&same_bytes),
+        mean(&same_bytes),
         p50(&transactions),
         mean(&transactions),
         p50(&records) - p50(&commits),
         mean(&records) - mean(&commits),
+        p50(&records) - p50(&same_bytes),
+        mean(&records) - mean(&same_bytes),
         p50(&records) - p50(&transactions),
         mean(&records) - mean(&transactions),
     );
@@ -477,14 +500,25 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_TASKS);
     let postgres = std::env::var("SWITCHBOARD_BENCH_DATABASE_URL").ok();
+    let only: Option<Vec<String>> = std::env::var("SWITCHBOARD_BENCH_BACKENDS")
+        .ok()
+        .map(|v| v.split(',').map(|b| b.trim().to_owned()).collect());
+    let wants_backend = |b: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == b));
+    if wants_backend("postgres") && only.is_some() && postgres.is_none() {
+        eprintln!("SWITCHBOARD_BENCH_BACKENDS names postgres: set SWITCHBOARD_BENCH_DATABASE_URL");
+        std::process::exit(2);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
         let dbs = || {
-            let mut dbs = vec![Db::Sqlite(tempfile::tempdir().unwrap())];
-            if let Some(url) = &postgres {
+            let mut dbs = Vec::new();
+            if wants_backend("sqlite") {
+                dbs.push(Db::Sqlite(tempfile::tempdir().unwrap()));
+            }
+            if let Some(url) = postgres.as_ref().filter(|_| wants_backend("postgres")) {
                 dbs.push(Db::Postgres(url.clone()));
             }
             dbs

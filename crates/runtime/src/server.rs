@@ -40,7 +40,10 @@ use engine::{
 };
 use serde_json::value::RawValue;
 use serde_json::{json, Value as Json};
-use store::{ClaimCursor, ClaimedExecution, ExecutionRecord, Store, StoreError};
+use store::{
+    ClaimCursor, ClaimedExecution, ExecutionRecord, Records, StepTrace, Store, StoreError,
+    TracePage,
+};
 use tokio::sync::Notify;
 
 use crate::traces::{TraceCursor, TraceWriter};
@@ -1039,11 +1042,18 @@ impl crate::Checkpoint for StoreCheckpoint {
                 (p.step, pending_after(&p.pending, state, step), queue)
             };
             let now = self.clock.now();
-            let trace: Vec<Box<RawValue>> = step.trace.entries().map(|e| raw_json(&e)).collect();
-            let tail = self.traces.prepare(&queue, &trace, now).await?;
+            // The step's records, serialized straight into its page.
+            let records = step.trace.len();
+            let (mut tail, seq) = self.traces.prepare(&queue).await?;
+            if records > 0 {
+                tail.push(TracePage::new(
+                    seq,
+                    now,
+                    Records::collect(step.trace.entries()),
+                ));
+            }
             let finished = state.is_finished();
-            let records = trace.len();
-            let mut c = store::Checkpoint {
+            let c = store::Checkpoint {
                 expected_step: expected,
                 status: status_of(state).to_owned(),
                 state: raw_json(state),
@@ -1051,15 +1061,17 @@ impl crate::Checkpoint for StoreCheckpoint {
                 error: error_of(state),
                 finished_at: finished.then_some(now),
                 timers: timers_of(state),
-                trace,
+                trace: StepTrace::Deferred { tail, records },
                 at: now,
-                tail: Some(tail),
             };
             let written = self
                 .store
                 .checkpoint_execution(&self.org, &self.id, &c)
                 .await?;
-            let tail = c.tail.take().unwrap_or_default();
+            let tail = match c.trace {
+                StepTrace::Deferred { tail, .. } => tail,
+                StepTrace::Row(_) => Vec::new(),
+            };
             self.traces.committed(&queue, tail, records, finished);
             let mut p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
             p.step = written;

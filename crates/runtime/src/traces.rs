@@ -133,14 +133,12 @@ impl TraceWriter {
     }
 
     /// Before a step of `queue`'s execution is written: moves a stale stored tail (and an
-    /// overlong one) now, then returns the tail the step writes: the unconfirmed pages, then
-    /// its own (if it has records) numbered from the queue's next record.
+    /// overlong one) now, then returns what the step's tail starts with (the unconfirmed
+    /// pages) and the number its own page's first record takes (the queue's next).
     pub(crate) async fn prepare(
         &self,
         queue: &TraceQueue,
-        records: &[Box<serde_json::value::RawValue>],
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<TracePage>, store::StoreError> {
+    ) -> Result<(Vec<TracePage>, i64), store::StoreError> {
         if queue.lock().stale {
             self.store.move_trace_tail(&queue.id).await?;
             queue.lock().stale = false;
@@ -156,11 +154,9 @@ impl TraceWriter {
             confirm(queue, pages.last().map_or(0, |p| p.seq));
         }
         let q = queue.lock();
-        let mut tail = q.pages.clone();
-        if !records.is_empty() {
-            tail.push(TracePage::new(q.next_seq, at, records));
-        }
-        Ok(tail)
+        let mut tail = Vec::with_capacity(q.pages.len() + 1);
+        tail.extend_from_slice(&q.pages);
+        Ok((tail, q.next_seq))
     }
 
     /// After the step's checkpoint committed: its page (the tail's last, if it had records)

@@ -146,7 +146,7 @@ pub struct TraceRow {
 /// What [`Store::checkpoint_execution`] writes. The JSON is already serialized: a runtime
 /// writes its own types straight to text (`serde_json::value::to_raw_value`), which costs a
 /// fraction of building a `serde_json::Value` first, on every step.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// Must equal the stored `step`; the write sets `step = expected_step + 1`.
     pub expected_step: i64,
@@ -160,24 +160,87 @@ pub struct Checkpoint {
     /// The task's complete set of pending timers (`(timer id, due)`, ids unique): replaces the
     /// stored set.
     pub timers: Vec<(i64, DateTime<Utc>)>,
-    /// Appended to the trace, numbering continuing.
-    pub trace: Vec<Box<RawValue>>,
+    /// The trace records the checkpoint appends, numbered on from the stored counter.
+    pub trace: StepTrace,
     /// Becomes `updated_at` and the time of the trace records.
     pub at: DateTime<Utc>,
-    /// `None`: `trace` becomes a row of `execution_traces` in the checkpoint's own statement.
-    /// `Some(pages)`: the trace is deferred. No trace row is written; the row's `trace_tail`
-    /// becomes `pages`: the pages of earlier checkpoints not yet known to be in
-    /// `execution_traces`, then this checkpoint's own (`trace` as one page numbered from the
-    /// stored counter + 1), if it has records. The caller moves the pages into the table
-    /// later ([`Store::append_trace_pages`]); readers see them in the meantime.
-    #[serde(default)]
-    pub tail: Option<Vec<TracePage>>,
+}
+
+/// Where a checkpoint's trace records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepTrace {
+    /// The records become a row of `execution_traces` in the checkpoint's own statement.
+    Row(Records),
+    /// Deferred: no trace row is written; the row's `trace_tail` becomes `tail`: the pages
+    /// of earlier checkpoints not yet known to be in `execution_traces`, then this
+    /// checkpoint's own (its `records` records, numbered from the stored counter + 1), if it
+    /// has any. The caller moves the pages into the table later
+    /// ([`Store::append_trace_pages`]); readers see them in the meantime.
+    Deferred {
+        tail: Vec<TracePage>,
+        records: usize,
+    },
+}
+
+impl StepTrace {
+    /// How many records the checkpoint appends.
+    pub fn records(&self) -> usize {
+        match self {
+            StepTrace::Row(records) => records.len(),
+            StepTrace::Deferred { records, .. } => *records,
+        }
+    }
+}
+
+/// Trace records serialized into one JSON array: what a trace row (or page) holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Records {
+    text: String,
+    len: usize,
+}
+
+impl Records {
+    /// `records` serialized into one buffer (one allocation for them all, no copy after); a
+    /// record that cannot be serialized is `null`.
+    pub fn collect<T: Serialize>(records: impl IntoIterator<Item = T>) -> Records {
+        let mut buf = Vec::with_capacity(512);
+        buf.push(b'[');
+        let mut len = 0;
+        for record in records {
+            if len > 0 {
+                buf.push(b',');
+            }
+            let start = buf.len();
+            if serde_json::to_writer(&mut buf, &record).is_err() {
+                buf.truncate(start);
+                buf.extend_from_slice(b"null");
+            }
+            len += 1;
+        }
+        buf.push(b']');
+        // serde_json writes UTF-8: the check cannot fail (and `unsafe` is not allowed here).
+        let text = String::from_utf8(buf).unwrap_or_else(|_| "[]".to_owned());
+        Records { text, len }
+    }
+
+    /// The array's text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// The records of one checkpoint as one unit of an execution's trace: a row of
 /// `execution_traces`, or a line of the row's `trace_tail` (migration 0006) until it has been
 /// moved there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TracePage {
     /// The number of its first record; the others follow.
     pub seq: i64,
@@ -187,13 +250,13 @@ pub struct TracePage {
 }
 
 impl TracePage {
-    /// The page of `records` (serialized trace records), numbered from `seq`, at `at`
-    /// (millisecond precision, as stored).
-    pub fn new(seq: i64, at: DateTime<Utc>, records: &[Box<RawValue>]) -> TracePage {
+    /// The page of `records`, numbered from `seq`, at `at` (millisecond precision, as
+    /// stored).
+    pub fn new(seq: i64, at: DateTime<Utc>, records: Records) -> TracePage {
         TracePage {
             seq,
             at: Ts::new(at).0,
-            records: records_array(records.iter().map(|r| r.get())),
+            records: records.text,
         }
     }
 }
@@ -346,37 +409,17 @@ struct TraceDbRow {
     at: Ts,
 }
 
-/// Serialized trace records as the JSON array one trace row holds (and the SQLite checkpoint
-/// trigger takes).
-fn records_array<'a, I>(records: I) -> String
-where
-    I: IntoIterator<Item = &'a str>,
-    I::IntoIter: Clone,
-{
-    let records = records.into_iter();
-    let mut text = String::with_capacity(2 + records.clone().map(|r| r.len() + 1).sum::<usize>());
-    text.push('[');
-    for (i, record) in records.enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text += record;
-    }
-    text.push(']');
-    text
-}
-
 /// Pages as `executions.trace_tail` keeps them: one line per page, `[seq,"at",records]`
 /// (the time as SQLite's fixed-width text). `None` for no pages.
 fn encode_tail(pages: &[TracePage]) -> Option<String> {
     if pages.is_empty() {
         return None;
     }
+    use std::fmt::Write as _;
     let mut text = String::with_capacity(pages.iter().map(|p| p.records.len() + 48).sum());
     for page in pages {
-        text.push('[');
-        text += &page.seq.to_string();
-        text.push_str(",\"");
+        // Writing to a `String` cannot fail.
+        let _ = write!(text, "[{},\"", page.seq);
         text += &Ts::new(page.at).text();
         text.push_str("\",");
         text += &page.records;
@@ -438,7 +481,7 @@ fn decode_timers(text: &str) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
 }
 
 /// The trace row of a new execution's first checkpoint: `$1` the execution id, `$2` the
-/// records ([`records_array`]), `$3` the time; numbered from 1.
+/// records ([`Records`]), `$3` the time; numbered from 1.
 const FIRST_TRACE: &str =
     "INSERT INTO execution_traces (execution_id, seq, records, at) VALUES ($1, 1, $2, $3)";
 
@@ -466,7 +509,7 @@ const CHECKPOINT_ROW_POSTGRES: &str = "UPDATE executions SET status = $4, state 
      WHERE org_id = $1 AND id = $2 AND step = $3";
 
 /// A whole checkpoint on PostgreSQL, one statement: [`CHECKPOINT_ROW_POSTGRES`] and the
-/// checkpoint's one trace row, `$13` its records ([`records_array`]), numbered from the
+/// checkpoint's one trace row, `$13` its records ([`Records`]), numbered from the
 /// counter the update bumped. The insert reads the guarded update's row, so nothing is
 /// appended when it matched nothing; the statement's row count is the insert's: one if the
 /// checkpoint was written, none if not. Nothing is returned (the new step is `$3 + 1`).
@@ -488,7 +531,7 @@ const CHECKPOINT_TAIL_POSTGRES: &str = "UPDATE executions SET status = $4, state
      trace_tail = $13 WHERE org_id = $1 AND id = $2 AND step = $3";
 
 /// A whole checkpoint on SQLite, one statement: the same parameters, `$13` the trace
-/// records as one JSON array ([`records_array`]), `$14` the tail of a deferred trace (NULL
+/// records as one JSON array ([`Records`]), `$14` the tail of a deferred trace (NULL
 /// without: then the records become a trace row; migration 0006). The `execution_checkpoints` view's trigger
 /// (migration 0004, its trace insert replaced by 0005) checks the guard, appends the one
 /// trace row (none without records) and updates the row; a stale or missing execution
@@ -623,19 +666,14 @@ impl Store {
         id: &str,
         c: &Checkpoint,
     ) -> Result<i64, StoreError> {
-        // A deferred trace's records are in its tail already.
-        let records = match c.tail {
-            None => records_array(c.trace.iter().map(|r| r.get())),
-            Some(_) => String::new(),
+        // A deferred trace's records are in its tail already. Its tail is empty, not NULL,
+        // when it has no pages: NULL tells SQLite's trigger to write a trace row.
+        let (records, tail) = match &c.trace {
+            StepTrace::Row(records) => (records.as_str(), None),
+            StepTrace::Deferred { tail, .. } => ("", Some(encode_tail(tail).unwrap_or_default())),
         };
-        // Empty, not NULL, for a deferred trace with no pages: NULL tells SQLite's trigger
-        // to write a trace row.
-        let tail = c
-            .tail
-            .as_deref()
-            .map(|pages| encode_tail(pages).unwrap_or_default());
         let at = Ts::new(c.at);
-        let added = count_arg(c.trace.len() as u64);
+        let added = count_arg(c.trace.records() as u64);
         let (timers, next_due) = encode_timers(&c.timers);
         let guard = Guard {
             org_id,
@@ -663,7 +701,7 @@ impl Store {
                             .execute(pool)
                             .await?
                     }
-                    None if c.trace.is_empty() => {
+                    None if c.trace.records() == 0 => {
                         bind_guard!(sqlx::query(CHECKPOINT_ROW_POSTGRES), guard)
                             .execute(pool)
                             .await?
@@ -1298,8 +1336,17 @@ mod tests {
 
     #[test]
     fn trace_rows_hold_a_json_array_of_records() {
-        assert_eq!(records_array([]), "[]");
-        assert_eq!(records_array([r#"{"a":1}"#, "2"]), r#"[{"a":1},2]"#);
+        let none = Records::collect(std::iter::empty::<u8>());
+        assert_eq!(
+            (none.as_str(), none.len(), none.is_empty()),
+            ("[]", 0, true)
+        );
+        let two = Records::collect([serde_json::json!({"a": 1}), serde_json::json!(2)]);
+        assert_eq!((two.as_str(), two.len()), (r#"[{"a":1},2]"#, 2));
+        // A record that cannot be serialized (a map with non-string keys) is null.
+        let bad: std::collections::BTreeMap<Vec<u8>, u8> = [(vec![1], 1)].into();
+        let mixed = Records::collect([Some(&bad), None]);
+        assert_eq!((mixed.as_str(), mixed.len()), ("[null,null]", 2));
     }
 
     #[test]

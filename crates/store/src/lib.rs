@@ -227,7 +227,7 @@ pub use auth::{ClientRecord, Org, TokenRecord};
 pub use entities::EntityRecord;
 pub use executions::{
     Checkpoint, ClaimCursor, ClaimedExecution, ExecutionFilter, ExecutionRecord, NewExecution,
-    TimerRow, TracePage, TraceRow,
+    Records, StepTrace, TimerRow, TracePage, TraceRow,
 };
 pub use flows::{DraftUpdate, FlowFilter, FlowRecord, FlowVersionRecord, PublishRequest};
 pub use functions::{FunctionRecord, FunctionVersionRecord};

@@ -249,8 +249,8 @@ fn trace_pages_left_in_a_tail_by_a_dead_process_are_kept() {
         let row = store.get_execution(&org, &id).await.unwrap().unwrap();
         let raw = |v: serde_json::Value| serde_json::value::to_raw_value(&v).unwrap();
         let at = store::now();
-        let lost = vec![raw(json!({"node": "LostStep", "activity": "wait"}))];
-        let page = store::TracePage::new(started.len() as i64 + 1, at, &lost);
+        let lost = store::Records::collect([json!({"node": "LostStep", "activity": "wait"})]);
+        let page = store::TracePage::new(started.len() as i64 + 1, at, lost);
         store
             .checkpoint_execution(
                 &org,
@@ -269,9 +269,11 @@ fn trace_pages_left_in_a_tail_by_a_dead_process_are_kept() {
                         .into_iter()
                         .map(|t| (t.timer_id, t.due))
                         .collect(),
-                    trace: lost,
+                    trace: store::StepTrace::Deferred {
+                        tail: vec![page],
+                        records: 1,
+                    },
                     at,
-                    tail: Some(vec![page]),
                 },
             )
             .await

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use serde_json::value::RawValue;
 use store::{
-    Checkpoint, ClaimCursor, ExecutionFilter, ExecutionRecord, NewExecution, StoreError, TimerRow,
-    TracePage,
+    Checkpoint, ClaimCursor, ExecutionFilter, ExecutionRecord, NewExecution, Records, StepTrace,
+    StoreError, TimerRow, TracePage,
 };
 
 use crate::util::{flow, org, ts};
@@ -49,10 +49,14 @@ fn checkpoint(expected_step: i64, status: &str, marker: i64) -> Checkpoint {
         error: None,
         finished_at: None,
         timers: Vec::new(),
-        trace: vec![raw(json!({"node": format!("n{marker}")}))],
+        trace: StepTrace::Row(node_record(marker)),
         at: ts("2026-03-01T10:00:05.000Z"),
-        tail: None,
     }
+}
+
+/// The one trace record the test checkpoints of `marker` append.
+fn node_record(marker: i64) -> Records {
+    Records::collect([json!({"node": format!("n{marker}")})])
 }
 
 /// A finished execution (`completed` at `finished_at`), with one trace record.
@@ -236,7 +240,7 @@ store_test!(
         // Stored as written, whatever the JSON holds (SQLite passes them through json_each).
         let tricky = json!({"node": "A", "x": 1.5, "tiny": -2.5e-10, "big": u64::MAX,
             "s": "é\n\"q\" \u{1F600} \\", "nested": [{}, [], null, true]});
-        c.trace = vec![raw(tricky.clone()), raw(json!({"node": "B"}))];
+        c.trace = StepTrace::Row(Records::collect([&tricky, &json!({"node": "B"})]));
         let step = store
             .checkpoint_execution(&org_id, &e.id, &c)
             .await
@@ -262,7 +266,9 @@ store_test!(
         let mut last = checkpoint(1, "failed", 2);
         last.error = Some("HTTP 500 at Lookup".to_owned());
         last.finished_at = Some(ts("2026-03-01T10:00:06Z"));
-        last.trace = vec![raw(json!({"node": "C", "error": "HTTP 500"}))];
+        last.trace = StepTrace::Row(Records::collect([
+            json!({"node": "C", "error": "HTTP 500"}),
+        ]));
         let step = store
             .checkpoint_execution(&org_id, &e.id, &last)
             .await
@@ -287,7 +293,7 @@ store_test!(
 
         // A checkpoint without trace records appends nothing.
         let mut quiet = checkpoint(2, "failed", 3);
-        quiet.trace.clear();
+        quiet.trace = StepTrace::Row(Records::collect(std::iter::empty::<u8>()));
         store
             .checkpoint_execution(&org_id, &e.id, &quiet)
             .await
@@ -296,7 +302,7 @@ store_test!(
 
         // Many records in one step (more than one multi-row insert).
         let mut big = checkpoint(3, "failed", 4);
-        big.trace = (0..1200).map(|i| raw(json!({"i": i}))).collect();
+        big.trace = StepTrace::Row(Records::collect((0..1200).map(|i| json!({"i": i}))));
         big.timers = (0..1100)
             .map(|i| (i, ts("2026-03-02T00:00:00Z") + chrono::Duration::seconds(i)))
             .collect();
@@ -804,9 +810,17 @@ store_test!(
 fn deferred(expected_step: i64, marker: i64, seq: i64, earlier: &[TracePage]) -> Checkpoint {
     let mut c = checkpoint(expected_step, "waiting", marker);
     let mut tail = earlier.to_vec();
-    tail.push(TracePage::new(seq, c.at, &c.trace));
-    c.tail = Some(tail);
+    tail.push(TracePage::new(seq, c.at, node_record(marker)));
+    c.trace = StepTrace::Deferred { tail, records: 1 };
     c
+}
+
+/// The tail pages of a deferred checkpoint.
+fn tail_of(c: &Checkpoint) -> Vec<TracePage> {
+    match &c.trace {
+        StepTrace::Deferred { tail, .. } => tail.clone(),
+        StepTrace::Row(_) => panic!("not deferred"),
+    }
 }
 
 /// Writes `c` to execution `id`, then reads its trace as (seq, node) pairs.
@@ -862,7 +876,7 @@ store_test!(
             write_and_read(&store, &org_id, &e.id, &one).await,
             expected(2)
         );
-        let page2 = one.tail.clone().unwrap().pop().unwrap();
+        let page2 = tail_of(&one).pop().unwrap();
 
         // Step 2: page 2 not yet moved, so the tail holds both.
         let two = deferred(1, 3, 3, std::slice::from_ref(&page2));
@@ -870,7 +884,7 @@ store_test!(
             write_and_read(&store, &org_id, &e.id, &two).await,
             expected(3)
         );
-        let page3 = two.tail.clone().unwrap().pop().unwrap();
+        let page3 = tail_of(&two).pop().unwrap();
 
         // Page 2 moved (twice: harmless), while the tail still has it: read once.
         store
@@ -908,7 +922,7 @@ store_test!(
             .checkpoint_execution(&org_id, &e.id, &last)
             .await
             .unwrap();
-        let page5 = last.tail.clone().unwrap().pop().unwrap();
+        let page5 = tail_of(&last).pop().unwrap();
         store
             .append_trace_pages(&[(&e.id, &page5)], &[&e.id])
             .await
@@ -945,7 +959,7 @@ store_test!(
             .checkpoint_execution(&org_id, &e.id, &one)
             .await
             .unwrap();
-        let mut last = deferred(1, 2, 2, &one.tail.clone().unwrap());
+        let mut last = deferred(1, 2, 2, &tail_of(&one));
         last.status = "completed".to_owned();
         last.finished_at = Some(cutoff - chrono::Duration::days(1));
         store
