@@ -38,7 +38,7 @@ pub fn to_json(v: &Value) -> serde_json::Value {
 /// and lists converted from JSON) are written from what they hold; anything else goes
 /// through minijinja. Every durable step serializes the task's variables and its trace
 /// records, right after a database round trip, with cold caches: this is most of that work.
-pub struct AsJson<'a>(pub &'a Value);
+pub(crate) struct AsJson<'a>(pub &'a Value);
 
 impl serde::Serialize for AsJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
