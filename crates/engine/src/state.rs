@@ -15,7 +15,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use minijinja::Value;
 use serde::de::{MapAccess, Visitor};
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::program::ProgramKey;
@@ -93,11 +92,7 @@ impl Vars {
 
 impl Serialize for Vars {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(&**k, &crate::value::AsJson(v))?;
-        }
-        m.end()
+        s.collect_map(self.0.iter().map(|(k, v)| (&**k, crate::value::AsJson(v))))
     }
 }
 

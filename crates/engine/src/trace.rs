@@ -183,12 +183,7 @@ impl Fields {
 
 impl Serialize for Fields {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(&**k, &AsJson(v))?;
-        }
-        m.end()
+        s.collect_map(self.0.iter().map(|(k, v)| (&**k, AsJson(v))))
     }
 }
 
