@@ -21,9 +21,12 @@
 //! - `step`: one durable step of a parked IVR task (engine step + building the checkpoint +
 //!   the store's transaction, through the runner's own [`StoreCheckpoint`]) against a bare
 //!   commit of the same state text to another row ([`store::Store::bare_commit`]: one
-//!   autocommitted statement, and also inside `BEGIN ... COMMIT`), and a bare commit of the
-//!   state with the step's trace records appended (the bytes the step writes: how much of
-//!   the difference is the database's cost of writing the trace too). `TMPDIR=/dev/shm` puts the
+//!   autocommitted statement), the two alternating and nothing else between them. Then, in
+//!   a second phase so that they do not run between durable steps (where they made the
+//!   step's engine and serialization code colder: ~10 µs more on PostgreSQL), the bare
+//!   commit alternating with the state with the step's trace records appended (the bytes
+//!   the step writes: how much of the difference is the database's cost of writing the
+//!   trace too) and with the state inside `BEGIN ... COMMIT`. `TMPDIR=/dev/shm` puts the
 //!   SQLite file on tmpfs, where fsync is free: what is left is the work beyond the commit.
 //!
 //! Figures go to BENCHMARKS.md ("Durable runtime").
@@ -409,47 +412,79 @@ async fn step(db: Db) {
             )
         })
         .collect();
-    let (mut steps, mut records) = (Vec::new(), Vec::new());
-    let (mut commits, mut transactions) = (Vec::new(), Vec::new());
-    let mut same_bytes = Vec::new();
-    let mut bytes = 0usize;
     let warm_up = STEP_ITERATIONS / 10;
+    let (mut steps, mut records, mut commits) = (Vec::new(), Vec::new(), Vec::new());
+    let mut bytes = 0usize;
+    // Each execution's last state text, and with its step's trace records appended: what
+    // the second phase writes.
+    let mut written: Vec<(String, String)> = vec![Default::default(); STEP_EXECUTIONS];
+    // Phase 1, the figure: a durable step, then a bare commit of the state it wrote; again.
+    // Nothing else runs between them, so each finds the caches as the other left them.
     for i in 0..warm_up + STEP_ITERATIONS {
-        let (st, checkpoint) = &mut durable[i % STEP_EXECUTIONS];
+        let k = i % STEP_EXECUTIONS;
+        let (st, checkpoint) = &mut durable[k];
         let event = next_event(st);
         let t = Instant::now();
         let out = f.engine.step(&f.env, st, event, Utc::now()).unwrap();
         let stepped = t.elapsed();
         checkpoint.record(st, &out).await.unwrap();
         let total = t.elapsed();
-        // The baselines write exactly the bytes of the state just checkpointed.
+        // The baseline writes exactly the bytes of the state just checkpointed.
         let text = serde_json::to_string(st).unwrap();
         let t = Instant::now();
-        let id = &bare_commit[i % STEP_EXECUTIONS].0.id;
-        store.bare_commit(id, &text, false).await.unwrap();
+        store
+            .bare_commit(&bare_commit[k].0.id, &text, false)
+            .await
+            .unwrap();
         let commit = t.elapsed();
-        let with_trace = format!("{text}{}", Records::collect(out.trace.entries()).as_str());
-        let t = Instant::now();
-        let id = &bare_bytes[i % STEP_EXECUTIONS].0.id;
-        store.bare_commit(id, &with_trace, false).await.unwrap();
-        let bytes_commit = t.elapsed();
-        let t = Instant::now();
-        let id = &bare_transaction[i % STEP_EXECUTIONS].0.id;
-        store.bare_commit(id, &text, true).await.unwrap();
-        let transaction = t.elapsed();
         if i >= warm_up {
             steps.push(stepped.as_secs_f64() * 1e6);
             records.push(total.as_secs_f64() * 1e6);
             commits.push(commit.as_secs_f64() * 1e6);
+            bytes += text.len();
+        }
+        let with_trace = format!("{text}{}", Records::collect(out.trace.entries()).as_str());
+        written[k] = (text, with_trace);
+    }
+    // Phase 2, what the difference is made of: the bare commit again, alternating with the
+    // same state with the step's trace records appended (the bytes a step writes: the
+    // database's cost of writing the trace too) and with the state in BEGIN ... COMMIT.
+    // Separate, so that they do not run between durable steps; each pass gives a row
+    // another execution's texts than the last (SQLite does not write a page when a value is
+    // rewritten unchanged).
+    let (mut again, mut same_bytes, mut transactions) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..warm_up + STEP_ITERATIONS {
+        let k = i % STEP_EXECUTIONS;
+        let (text, with_trace) = &written[(k + i / STEP_EXECUTIONS + 1) % STEP_EXECUTIONS];
+        let t = Instant::now();
+        store
+            .bare_commit(&bare_commit[k].0.id, text, false)
+            .await
+            .unwrap();
+        let commit = t.elapsed();
+        let t = Instant::now();
+        store
+            .bare_commit(&bare_bytes[k].0.id, with_trace, false)
+            .await
+            .unwrap();
+        let bytes_commit = t.elapsed();
+        let t = Instant::now();
+        store
+            .bare_commit(&bare_transaction[k].0.id, text, true)
+            .await
+            .unwrap();
+        let transaction = t.elapsed();
+        if i >= warm_up {
+            again.push(commit.as_secs_f64() * 1e6);
             same_bytes.push(bytes_commit.as_secs_f64() * 1e6);
             transactions.push(transaction.as_secs_f64() * 1e6);
-            bytes += text.len();
         }
     }
     for v in [
         &mut steps,
         &mut records,
         &mut commits,
+        &mut again,
         &mut same_bytes,
         &mut transactions,
     ] {
@@ -457,34 +492,28 @@ async fn step(db: Db) {
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let p50 = |v: &[f64]| percentile(v, 0.5);
+    let row = |label: &str, v: &[f64]| format!("\n  {label:<50}{:>7.1} / {:>7.1}", p50(v), mean(v));
+    let diff = |label: &str, a: &[f64], b: &[f64]| {
+        format!(
+            "\n  {label:<50}{:>7.1} / {:>7.1}",
+            p50(a) - p50(b),
+            mean(a) - mean(b)
+        )
+    };
     println!(
-        "{}: {STEP_ITERATIONS} durable steps of {:.0}-byte states (p50 / mean, µs):\n  \
-         durable step (engine step + checkpoint + commit)  {:>7.1} / {:>7.1}\n  \
-         engine step alone                                 {:>7.1} / {:>7.1}\n  \
-         bare commit of the same state (one statement)     {:>7.1} / {:>7.1}\n  \
-         same with the step's trace records appended       {:>7.1} / {:>7.1}\n  \
-         same state in BEGIN ... COMMIT                    {:>7.1} / {:>7.1}\n  \
-         durable step - bare commit                        {:>7.1} / {:>7.1}\n  \
-         durable step - bare commit with the trace         {:>7.1} / {:>7.1}\n  \
-         durable step - bare BEGIN ... COMMIT              {:>7.1} / {:>7.1}",
+        "{}: {STEP_ITERATIONS} durable steps of {:.0}-byte states (p50 / mean, µs):{}{}{}{}\n  \
+         then {STEP_ITERATIONS} rounds of bare commits:{}{}{}{}{}",
         db.label(),
         bytes as f64 / records.len() as f64,
-        p50(&records),
-        mean(&records),
-        p50(&steps),
-        mean(&steps),
-        p50(&commits),
-        mean(&commits),
-        p50(&same_bytes),
-        mean(&same_bytes),
-        p50(&transactions),
-        mean(&transactions),
-        p50(&records) - p50(&commits),
-        mean(&records) - mean(&commits),
-        p50(&records) - p50(&same_bytes),
-        mean(&records) - mean(&same_bytes),
-        p50(&records) - p50(&transactions),
-        mean(&records) - mean(&transactions),
+        row("durable step (engine step + checkpoint + commit)", &records),
+        row("engine step alone", &steps),
+        row("bare commit of the same state (one statement)", &commits),
+        diff("durable step - bare commit", &records, &commits),
+        row("bare commit of the same state", &again),
+        row("same with the step's trace records appended", &same_bytes),
+        row("same state in BEGIN ... COMMIT", &transactions),
+        diff("with the trace - without", &same_bytes, &again),
+        diff("BEGIN ... COMMIT - one statement", &transactions, &again),
     );
     store.close().await;
 }
