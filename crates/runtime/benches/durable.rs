@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p switchboard-runtime --bench durable              # resume and step, SQLite
-//! cargo bench -p switchboard-runtime --bench durable -- resume    # or: step
+//! cargo bench -p switchboard-runtime --bench durable -- resume    # or: step, cold
 //! SWITCHBOARD_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 //!     cargo bench -p switchboard-runtime --bench durable          # PostgreSQL as well
 //! SWITCHBOARD_BENCH_TASKS=10000 ...                               # fewer parked tasks
@@ -28,6 +28,11 @@
 //!   the step writes: how much of the difference is the database's cost of writing the
 //!   trace too) and with the state inside `BEGIN ... COMMIT`. `TMPDIR=/dev/shm` puts the
 //!   SQLite file on tmpfs, where fsync is free: what is left is the work beyond the commit.
+//! - `cold`: no database. The step's work in this process — the engine step, the state's
+//!   JSON, the trace page — each timed alone, once with warm caches and once with 64 MiB
+//!   written between steps (every cache level and the TLBs evicted, as after the wait for a
+//!   commit on a busy host). What the durable step costs beyond the commit is mostly these
+//!   parts running cold.
 //!
 //! Figures go to BENCHMARKS.md ("Durable runtime").
 
@@ -518,6 +523,62 @@ async fn step(db: Db) {
     store.close().await;
 }
 
+/// `cold` (see the module's docs).
+async fn cold() {
+    const ITERATIONS: usize = 1_000;
+    let store = Db::Sqlite(tempfile::tempdir().unwrap()).open().await;
+    let f = fixture(&store).await;
+    let now = store::now();
+    let mut tasks: Vec<TaskState> = (0..STEP_EXECUTIONS).map(|i| park(&f, i, now)).collect();
+    let mut evict = vec![0u8; 64 << 20];
+    println!("client-side parts of a durable step, p50 µs (timer step / reply step):");
+    for evicted in [false, true] {
+        // [engine, state, trace] for the timer's step, then for the reply's.
+        let mut parts: [Vec<f64>; 6] = Default::default();
+        for i in 0..ITERATIONS {
+            if evicted {
+                for byte in evict.iter_mut().step_by(64) {
+                    *byte = byte.wrapping_add(1);
+                }
+            }
+            let st = &mut tasks[i % STEP_EXECUTIONS];
+            let event = next_event(st);
+            let kind = if matches!(event, Event::TimerFired { .. }) {
+                0
+            } else {
+                3
+            };
+            let t = Instant::now();
+            let out = f.engine.step(&f.env, st, event, Utc::now()).unwrap();
+            parts[kind].push(t.elapsed().as_secs_f64() * 1e6);
+            let t = Instant::now();
+            let state = serde_json::value::to_raw_value(&*st).unwrap();
+            parts[kind + 1].push(t.elapsed().as_secs_f64() * 1e6);
+            let t = Instant::now();
+            let page = Records::collect(out.trace.entries());
+            parts[kind + 2].push(t.elapsed().as_secs_f64() * 1e6);
+            std::hint::black_box((state, page));
+        }
+        let p50 = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            percentile(v, 0.5)
+        };
+        let [a, b, c, d, e, g] = &mut parts;
+        println!(
+            "  caches {:<8} engine step {:>5.1} / {:>5.1}   state JSON {:>5.1} / {:>5.1}   \
+             trace page {:>5.1} / {:>5.1}",
+            if evicted { "evicted" } else { "warm" },
+            p50(a),
+            p50(d),
+            p50(b),
+            p50(e),
+            p50(c),
+            p50(g),
+        );
+    }
+    store.close().await;
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -557,6 +618,9 @@ fn main() {
                 // On a runtime thread, where the runner's actors write their checkpoints.
                 tokio::spawn(step(db)).await.unwrap();
             }
+        }
+        if wants("cold") {
+            cold().await;
         }
         if wants("resume") {
             for db in dbs() {
