@@ -461,28 +461,19 @@ async fn step(db: Db) {
     for i in 0..warm_up + STEP_ITERATIONS {
         let k = i % STEP_EXECUTIONS;
         let (text, with_trace) = &written[(k + i / STEP_EXECUTIONS + 1) % STEP_EXECUTIONS];
-        let t = Instant::now();
-        store
-            .bare_commit(&bare_commit[k].0.id, text, false)
-            .await
-            .unwrap();
-        let commit = t.elapsed();
-        let t = Instant::now();
-        store
-            .bare_commit(&bare_bytes[k].0.id, with_trace, false)
-            .await
-            .unwrap();
-        let bytes_commit = t.elapsed();
-        let t = Instant::now();
-        store
-            .bare_commit(&bare_transaction[k].0.id, text, true)
-            .await
-            .unwrap();
-        let transaction = t.elapsed();
-        if i >= warm_up {
-            again.push(commit.as_secs_f64() * 1e6);
-            same_bytes.push(bytes_commit.as_secs_f64() * 1e6);
-            transactions.push(transaction.as_secs_f64() * 1e6);
+        for (rows, text, in_transaction, times) in [
+            (bare_commit, text, false, &mut again),
+            (bare_bytes, with_trace, false, &mut same_bytes),
+            (bare_transaction, text, true, &mut transactions),
+        ] {
+            let t = Instant::now();
+            store
+                .bare_commit(&rows[k].0.id, text, in_transaction)
+                .await
+                .unwrap();
+            if i >= warm_up {
+                times.push(t.elapsed().as_secs_f64() * 1e6);
+            }
         }
     }
     for v in [
