@@ -3,7 +3,7 @@
 //! the same loop (alternating, so load on the shared machine hits both alike).
 //!
 //! ```text
-//! cargo bench -p switchboard-runtime --bench durable              # resume and step, SQLite
+//! cargo bench -p switchboard-runtime --bench durable              # step, cold and resume, SQLite
 //! cargo bench -p switchboard-runtime --bench durable -- resume    # or: step, cold
 //! SWITCHBOARD_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 //!     cargo bench -p switchboard-runtime --bench durable          # PostgreSQL as well
@@ -488,14 +488,10 @@ async fn step(db: Db) {
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let p50 = |v: &[f64]| percentile(v, 0.5);
-    let row = |label: &str, v: &[f64]| format!("\n  {label:<50}{:>7.1} / {:>7.1}", p50(v), mean(v));
-    let diff = |label: &str, a: &[f64], b: &[f64]| {
-        format!(
-            "\n  {label:<50}{:>7.1} / {:>7.1}",
-            p50(a) - p50(b),
-            mean(a) - mean(b)
-        )
-    };
+    let line =
+        |label: &str, p50: f64, mean: f64| format!("\n  {label:<50}{p50:>7.1} / {mean:>7.1}");
+    let row = |label: &str, v: &[f64]| line(label, p50(v), mean(v));
+    let diff = |label: &str, a: &[f64], b: &[f64]| line(label, p50(a) - p50(b), mean(a) - mean(b));
     println!(
         "{}: {STEP_ITERATIONS} durable steps of {:.0}-byte states (p50 / mean, µs):{}{}{}{}\n  \
          then {STEP_ITERATIONS} rounds of bare commits:{}{}{}{}{}",
@@ -524,8 +520,8 @@ async fn cold() {
     let mut evict = vec![0u8; 64 << 20];
     println!("client-side parts of a durable step, p50 µs (timer step / reply step):");
     for evicted in [false, true] {
-        // [engine, state, trace] for the timer's step, then for the reply's.
-        let mut parts: [Vec<f64>; 6] = Default::default();
+        // The timer's steps, then the reply's: [engine, state, trace] each.
+        let mut parts: [[Vec<f64>; 3]; 2] = Default::default();
         for i in 0..ITERATIONS {
             if evicted {
                 for byte in evict.iter_mut().step_by(64) {
@@ -534,37 +530,34 @@ async fn cold() {
             }
             let st = &mut tasks[i % STEP_EXECUTIONS];
             let event = next_event(st);
-            let kind = if matches!(event, Event::TimerFired { .. }) {
-                0
-            } else {
-                3
-            };
+            let times = &mut parts[usize::from(!matches!(event, Event::TimerFired { .. }))];
             let t = Instant::now();
             let out = f.engine.step(&f.env, st, event, Utc::now()).unwrap();
-            parts[kind].push(t.elapsed().as_secs_f64() * 1e6);
+            times[0].push(t.elapsed().as_secs_f64() * 1e6);
             let t = Instant::now();
             let state = serde_json::value::to_raw_value(&*st).unwrap();
-            parts[kind + 1].push(t.elapsed().as_secs_f64() * 1e6);
+            times[1].push(t.elapsed().as_secs_f64() * 1e6);
             let t = Instant::now();
             let page = Records::collect(out.trace.entries());
-            parts[kind + 2].push(t.elapsed().as_secs_f64() * 1e6);
+            times[2].push(t.elapsed().as_secs_f64() * 1e6);
             std::hint::black_box((state, page));
         }
-        let p50 = |v: &mut Vec<f64>| {
+        for v in parts.iter_mut().flatten() {
             v.sort_by(f64::total_cmp);
-            percentile(v, 0.5)
+        }
+        let p50 = |part: usize| {
+            format!(
+                "{:>5.1} / {:>5.1}",
+                percentile(&parts[0][part], 0.5),
+                percentile(&parts[1][part], 0.5)
+            )
         };
-        let [a, b, c, d, e, g] = &mut parts;
         println!(
-            "  caches {:<8} engine step {:>5.1} / {:>5.1}   state JSON {:>5.1} / {:>5.1}   \
-             trace page {:>5.1} / {:>5.1}",
+            "  caches {:<8} engine step {}   state JSON {}   trace page {}",
             if evicted { "evicted" } else { "warm" },
-            p50(a),
-            p50(d),
-            p50(b),
-            p50(e),
-            p50(c),
-            p50(g),
+            p50(0),
+            p50(1),
+            p50(2),
         );
     }
     store.close().await;
