@@ -28,8 +28,9 @@
 //!   the step writes: how much of the difference is the database's cost of writing the
 //!   trace too) and with the state inside `BEGIN ... COMMIT`. `TMPDIR=/dev/shm` puts the
 //!   SQLite file on tmpfs, where fsync is free: what is left is the work beyond the commit.
-//! - `cold`: no database. The step's work in this process — the engine step, the state's
-//!   JSON, the trace page — each timed alone, once with warm caches and once with 64 MiB
+//! - `cold`: nothing timed touches a database (a temporary SQLite store only publishes the
+//!   fixture). The step's work in this process — the engine step, the state's JSON, the
+//!   trace page — each timed alone, once with warm caches and once with 64 MiB
 //!   written between steps (every cache level and the TLBs evicted, as after the wait for a
 //!   commit on a busy host). What the durable step costs beyond the commit is mostly these
 //!   parts running cold.
