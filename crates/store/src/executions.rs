@@ -659,7 +659,8 @@ impl Store {
     /// holding all its records: on SQLite two b-tree pages (the trace is `WITHOUT ROWID`), on
     /// PostgreSQL a heap-only update of the row and a trace tuple with its key (no foreign
     /// key to check: migration 0005). With a deferred trace (`c.tail`), the row alone: one
-    /// page on SQLite, a heap-only update on PostgreSQL.
+    /// page on SQLite, a heap-only update on PostgreSQL. On PostgreSQL the statement goes
+    /// through the store's checkpoint connections (`lane`): one round trip, not two.
     pub async fn checkpoint_execution(
         &self,
         org_id: &str,
@@ -693,26 +694,16 @@ impl Store {
         // One statement is one transaction on both backends: no BEGIN and COMMIT round
         // trips, and nothing left half-done if this future is dropped.
         let written: Option<i64> = match &self.db {
-            crate::Db::Postgres(pool) => {
-                let done = match &tail {
-                    Some(tail) => {
-                        bind_guard!(sqlx::query(CHECKPOINT_TAIL_POSTGRES), guard)
-                            .bind(tail.as_str())
-                            .execute(pool)
-                            .await?
-                    }
+            crate::Db::Postgres { pool, lane } => {
+                let query = match &tail {
+                    Some(tail) => bind_guard!(sqlx::query(CHECKPOINT_TAIL_POSTGRES), guard)
+                        .bind(tail.as_str()),
                     None if c.trace.records() == 0 => {
                         bind_guard!(sqlx::query(CHECKPOINT_ROW_POSTGRES), guard)
-                            .execute(pool)
-                            .await?
                     }
-                    None => {
-                        bind_guard!(sqlx::query(CHECKPOINT_POSTGRES), guard)
-                            .bind(records)
-                            .execute(pool)
-                            .await?
-                    }
+                    None => bind_guard!(sqlx::query(CHECKPOINT_POSTGRES), guard).bind(records),
                 };
+                let done = lane.execute(pool, query).await?;
                 (done.rows_affected() > 0).then_some(c.expected_step + 1)
             }
             crate::Db::Sqlite { write, .. } => {
@@ -747,7 +738,8 @@ impl Store {
     /// of the same size cannot go below.
     ///
     /// `in_transaction`: inside `BEGIN` ... `COMMIT` (on SQLite `BEGIN IMMEDIATE`, as every
-    /// multi-statement write of the store), else one autocommitted statement (the cheapest).
+    /// multi-statement write of the store), else one autocommitted statement (the cheapest),
+    /// on PostgreSQL through the connections a checkpoint uses (`lane`).
     #[doc(hidden)]
     pub async fn bare_commit(
         &self,
@@ -764,6 +756,10 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             });
+        } else if let crate::Db::Postgres { pool, lane } = &self.db {
+            // As a checkpoint writes.
+            lane.execute(pool, sqlx::query(sql).bind(id).bind(state))
+                .await?;
         } else {
             writer!(self, |pool| sqlx::query(sql)
                 .bind(id)
@@ -1109,7 +1105,7 @@ impl Store {
         }
         let started = std::time::Instant::now();
         match &self.db {
-            crate::Db::Postgres(pool) => {
+            crate::Db::Postgres { pool, .. } => {
                 // One statement (one round trip, its own transaction) for the batch: the
                 // pages as arrays, then the tails of the finished executions.
                 sqlx::query(

@@ -56,6 +56,9 @@
 //!   RETURNING` claim safe), walking an index of the unfinished ones from a cursor.
 //!   Executions reference their org but not their flow: deleting a flow keeps its tasks'
 //!   history.
+//! - `lane` — PostgreSQL connections of the store's own for checkpoints, one statement at a
+//!   time: sqlx's pool pings a connection every time it is released, a second round trip
+//!   per durable step.
 //!
 //! # Room for what comes next
 //!
@@ -71,6 +74,7 @@
 //!   attempt log.
 
 mod error;
+mod lane;
 mod sql;
 
 use std::str::FromStr;
@@ -93,7 +97,7 @@ macro_rules! reader {
         let started = std::time::Instant::now();
         let out = match &$store.db {
             $crate::Db::Sqlite { read: $pool, .. } => $body,
-            $crate::Db::Postgres($pool) => $body,
+            $crate::Db::Postgres { pool: $pool, .. } => $body,
         };
         $crate::observe(&$store.db, "read", started);
         out
@@ -106,7 +110,7 @@ macro_rules! writer {
         let started = std::time::Instant::now();
         let out = match &$store.db {
             $crate::Db::Sqlite { write: $pool, .. } => $body,
-            $crate::Db::Postgres($pool) => $body,
+            $crate::Db::Postgres { pool: $pool, .. } => $body,
         };
         $crate::observe(&$store.db, "write", started);
         out
@@ -126,7 +130,7 @@ macro_rules! transaction {
                 $tx.commit().await?;
                 value
             }
-            $crate::Db::Postgres(pool) => {
+            $crate::Db::Postgres { pool, .. } => {
                 let mut $tx = pool.begin().await?;
                 let value = $body;
                 $tx.commit().await?;
@@ -144,7 +148,7 @@ macro_rules! transaction {
 pub(crate) fn observe(db: &Db, kind: &'static str, started: std::time::Instant) {
     let backend = match db {
         Db::Sqlite { .. } => "sqlite",
-        Db::Postgres(_) => "postgres",
+        Db::Postgres { .. } => "postgres",
     };
     metrics::histogram!("switchboard_store_duration_seconds", "backend" => backend, "kind" => kind)
         .record(started.elapsed().as_secs_f64());
@@ -251,8 +255,9 @@ pub enum Backend {
 /// Connection settings beyond the URL. The binary fills these from its configuration.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Pooled connections: the PostgreSQL pool, or SQLite's read-only readers (SQLite always
-    /// has exactly one writer).
+    /// Connections: on PostgreSQL all of them, half (rounded down) for checkpoints (see
+    /// `lane`) and the rest pooled; on SQLite the read-only readers (SQLite always has
+    /// exactly one writer).
     pub max_connections: u32,
     /// How long to wait for a free pooled connection before failing.
     pub acquire_timeout: Duration,
@@ -280,8 +285,15 @@ pub struct Store {
 
 #[derive(Clone)]
 enum Db {
-    Sqlite { read: SqlitePool, write: SqlitePool },
-    Postgres(PgPool),
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    /// The pool for every statement but checkpoints, which take a lane's connection first.
+    Postgres {
+        pool: PgPool,
+        lane: Arc<lane::Lane>,
+    },
 }
 
 impl std::fmt::Debug for Store {
@@ -345,15 +357,24 @@ impl Store {
             max_connections: 5,
             ..StoreOptions::default()
         };
-        let connect = base.options([("search_path", schema.as_str())]);
+        // Named after its schema, so that a test can find this store's server processes.
+        let connect = base
+            .options([("search_path", schema.as_str())])
+            .application_name(&schema);
         connect_postgres(connect, &options, Some(schema.into())).await
+    }
+
+    /// The private schema of a store made by [`Store::connect_postgres_isolated`], which is
+    /// also its connections' `application_name`.
+    pub fn isolated_schema(&self) -> Option<&str> {
+        self.isolated_schema.as_deref()
     }
 
     /// Which database this store talks to.
     pub fn backend(&self) -> Backend {
         match self.db {
             Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres { .. } => Backend::Postgres,
         }
     }
 
@@ -362,7 +383,7 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.db {
             Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Db::Postgres { pool, .. } => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
@@ -384,7 +405,8 @@ impl Store {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(pool) => {
+            Db::Postgres { pool, lane } => {
+                lane.close();
                 if let Some(schema) = &self.isolated_schema {
                     let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
                     if let Err(e) = pool.execute(drop.as_str()).await {
@@ -461,13 +483,16 @@ async fn connect_sqlite(url: &str, options: &StoreOptions) -> Result<Store, Stor
 }
 
 /// A PostgreSQL connection idle this long is pinged before use.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(2);
+pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(2);
 
 async fn connect_postgres(
     connect: PgConnectOptions,
     options: &StoreOptions,
     isolated_schema: Option<Arc<str>>,
 ) -> Result<Store, StoreError> {
+    // The lane takes half the connections (none of one), the pool the rest.
+    let max = options.max_connections.max(1);
+    let lane = lane::Lane::new(connect.clone(), (max / 2) as usize);
     let pool = PgPoolOptions::new()
         // sqlx pings every connection it hands out by default: a round trip to the server
         // before every statement. A connection busy a moment ago is alive; one idle for a
@@ -483,13 +508,16 @@ async fn connect_postgres(
                 Ok(true)
             })
         })
-        .max_connections(options.max_connections.max(1))
+        .max_connections(max - max / 2)
         .acquire_timeout(options.acquire_timeout)
         .connect_with(connect)
         .await?;
     POSTGRES_MIGRATIONS.run(&pool).await?;
     Ok(Store {
-        db: Db::Postgres(pool),
+        db: Db::Postgres {
+            pool,
+            lane: Arc::new(lane),
+        },
         isolated_schema,
     })
 }

@@ -1040,3 +1040,160 @@ store_test!(
         assert!(total < Duration::from_secs(10), "took {total:?}");
     }
 );
+
+/// A new parked execution in a new org of `store`: (org id, execution id).
+async fn parked(store: &store::Store) -> (String, String) {
+    let org_id = org(store).await;
+    let e = execution(&org_id, "flow", store::now());
+    store.insert_execution(&e, &[], &[]).await.unwrap();
+    (org_id, e.id)
+}
+
+store_test!(
+    checkpoints_beyond_the_connections_at_hand_all_land,
+    |store| async move {
+        // More concurrent checkpoints than an isolated PostgreSQL store's checkpoint
+        // connections (2) and pool (3) together: the rest use the pool, waiting their turn.
+        let mut executions = Vec::new();
+        for _ in 0..16 {
+            executions.push(parked(&store).await);
+        }
+        for round in 0..3 {
+            let mut steps = tokio::task::JoinSet::new();
+            for (org_id, id) in executions.clone() {
+                let store = store.clone();
+                steps.spawn(async move {
+                    store
+                        .checkpoint_execution(&org_id, &id, &checkpoint(round, "waiting", round))
+                        .await
+                });
+            }
+            while let Some(step) = steps.join_next().await {
+                assert_eq!(step.unwrap().unwrap(), round + 1);
+            }
+        }
+        for (org_id, id) in &executions {
+            let e = store.get_execution(org_id, id).await.unwrap().unwrap();
+            assert_eq!((e.step, e.state), (3, json!({"marker": 2})));
+        }
+    }
+);
+
+store_test!(
+    a_checkpoint_dropped_midway_leaves_the_store_usable,
+    |store| async move {
+        let (org_id, id) = parked(&store).await;
+        for _ in 0..5 {
+            let step = store
+                .get_execution(&org_id, &id)
+                .await
+                .unwrap()
+                .unwrap()
+                .step;
+            let c = checkpoint(step, "waiting", step);
+            // Polled once (the statement may be sent), then dropped: the connection that
+            // carried it is never reused in an unknown state.
+            tokio::select! {
+                biased;
+                _ = store.checkpoint_execution(&org_id, &id, &c) => {}
+                _ = std::future::ready(()) => {}
+            }
+        }
+        // Whatever the dropped ones did, each was all or nothing, and the next lands.
+        let e = store.get_execution(&org_id, &id).await.unwrap().unwrap();
+        assert!(e.step <= 5, "{}", e.step);
+        if e.step > 0 {
+            assert_eq!(e.state, json!({"marker": e.step - 1}));
+        }
+        let c = checkpoint(e.step, "waiting", 99);
+        assert_eq!(
+            store.checkpoint_execution(&org_id, &id, &c).await.unwrap(),
+            e.step + 1
+        );
+    }
+);
+
+/// PostgreSQL terminates every connection of the store (a server restart, an administrator):
+/// a checkpoint on a connection found dead fails (an internal error, nothing written), and
+/// the next one gets a new connection and lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_checkpoints_outlive_their_connections() {
+    let Some(store) = crate::util::postgres_store().await else {
+        return;
+    };
+    let (org_id, id) = parked(&store).await;
+    assert_eq!(
+        store
+            .checkpoint_execution(&org_id, &id, &checkpoint(0, "waiting", 0))
+            .await
+            .unwrap(),
+        1
+    );
+    let url = std::env::var(crate::util::DATABASE_URL_ENV).unwrap();
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let name = store.isolated_schema().unwrap().to_owned();
+    let count = "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1";
+    let open: i64 = sqlx::query_scalar(count)
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(open >= 1, "the store's connections carry its name");
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(&name)
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: i64 = sqlx::query_scalar(count)
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{left} connections outlived termination"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let mut step = 1;
+    let mut failures = 0;
+    for marker in 1..=3 {
+        loop {
+            match store
+                .checkpoint_execution(&org_id, &id, &checkpoint(step, "waiting", marker))
+                .await
+            {
+                Ok(next) => {
+                    step = next;
+                    break;
+                }
+                Err(e) => {
+                    assert!(e.is_internal(), "{e:?}");
+                    failures += 1;
+                    assert!(failures <= 1, "a dead connection was reused");
+                }
+            }
+        }
+    }
+    assert_eq!(step, 4);
+    // Read on the side: the pool's own connections are dead too, and each fails once.
+    let (stored, state): (i64, String) = sqlx::query_as(&format!(
+        "SELECT step, state FROM \"{name}\".executions WHERE id = $1"
+    ))
+    .bind(&id)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!((stored, state.as_str()), (4, r#"{"marker":3}"#));
+    store.close().await;
+}

@@ -1,0 +1,179 @@
+//! PostgreSQL connections for the statement of every durable step, kept apart from sqlx's
+//! pool.
+//!
+//! sqlx's pool pings a connection each time it is released (sqlx-core 0.8
+//! `Floating::return_to_pool`: a `Sync` and a wait for `ReadyForQuery`). That is a second
+//! round trip to the server, and a second wake-up of its backend, after every statement.
+//! For a checkpoint, the one statement a task's step costs, the ping doubled the server's
+//! work per step and made the next statement wait for, or compete with, it (see
+//! BENCHMARKS.md, "Durable runtime": the bare commit itself is faster through the lane).
+//!
+//! A lane hands out up to `capacity` connections of its own, one statement at a time:
+//! - A connection goes back only after its statement finished without an I/O or protocol
+//!   error. Any other end (such an error, the future dropped mid-statement) drops it and
+//!   closes its socket, so a connection in an unknown state is never reused. An error the
+//!   server reports and survives (a constraint, say) leaves the connection usable, and it
+//!   goes back; a FATAL one (the session terminated) does not.
+//! - A connection idle for [`PING_AFTER_IDLE`] is pinged before use, like the pool's (a
+//!   server restart, a firewall's idle cut); a dead one is dropped and another taken.
+//! - With every connection in use, [`Lane::take`] returns `None` and the caller uses the
+//!   pool: a burst of steps never waits on the lane.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgDatabaseError, PgPool, PgQueryResult, PgSeverity,
+};
+use sqlx::query::Query;
+use sqlx::{Connection, PgConnection, Postgres};
+
+use crate::PING_AFTER_IDLE;
+
+pub(crate) struct Lane {
+    connect: PgConnectOptions,
+    capacity: usize,
+    /// Connections open, idle or in use.
+    open: AtomicUsize,
+    idle: Mutex<Vec<(PgConnection, Instant)>>,
+    closed: AtomicBool,
+}
+
+/// A connection taken from a [`Lane`]: dropped with its socket unless [`Taken::keep`] gives
+/// it back.
+pub(crate) struct Taken<'a> {
+    lane: &'a Lane,
+    conn: Option<PgConnection>,
+}
+
+impl Lane {
+    /// Up to `capacity` connections (none: every statement goes to the pool).
+    pub(crate) fn new(connect: PgConnectOptions, capacity: usize) -> Lane {
+        Lane {
+            connect,
+            capacity,
+            open: AtomicUsize::new(0),
+            idle: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs `query` on one of the lane's connections, or on `pool` when none is free (or a
+    /// new one cannot be opened: the pool may still have a working one).
+    pub(crate) async fn execute(
+        &self,
+        pool: &PgPool,
+        query: Query<'_, Postgres, PgArguments>,
+    ) -> Result<PgQueryResult, sqlx::Error> {
+        let taken = self.take().await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not open a connection for checkpoints; using the pool");
+            None
+        });
+        match taken {
+            Some(mut taken) => {
+                let out = query.execute(taken.conn()).await;
+                taken.keep_after(&out);
+                out
+            }
+            None => query.execute(pool).await,
+        }
+    }
+
+    /// An idle connection, or a new one while fewer than `capacity` are open; `None` when all
+    /// are in use or the lane is closed.
+    pub(crate) async fn take(&self) -> Result<Option<Taken<'_>>, sqlx::Error> {
+        loop {
+            if self.closed.load(Ordering::Acquire) {
+                return Ok(None);
+            }
+            let popped = self.lock().pop();
+            let Some((mut conn, since)) = popped else {
+                break;
+            };
+            if since.elapsed() < PING_AFTER_IDLE || conn.ping().await.is_ok() {
+                return Ok(Some(self.taken(conn)));
+            }
+            // Dead: forget it and try the next.
+            self.open.fetch_sub(1, Ordering::AcqRel);
+        }
+        let opened = self
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.capacity).then_some(n + 1)
+            });
+        if opened.is_err() {
+            return Ok(None);
+        }
+        match PgConnection::connect_with(&self.connect).await {
+            Ok(conn) => Ok(Some(self.taken(conn))),
+            Err(e) => {
+                self.open.fetch_sub(1, Ordering::AcqRel);
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops the idle connections; those in use are dropped when they finish. `take` then
+    /// returns `None`.
+    pub(crate) fn close(&self) {
+        // Under the lock, so that no connection is given back after it.
+        let idle = {
+            let mut idle = self.lock();
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *idle)
+        };
+        self.open.fetch_sub(idle.len(), Ordering::AcqRel);
+    }
+
+    fn taken(&self, conn: PgConnection) -> Taken<'_> {
+        Taken {
+            lane: self,
+            conn: Some(conn),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(PgConnection, Instant)>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Taken<'_> {
+    /// The connection, to run one statement on.
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+        self.conn
+            .as_mut()
+            .expect("a taken connection is there until kept or dropped")
+    }
+
+    /// Gives the connection back after `outcome`, its statement's result: kept unless the
+    /// statement failed in a way that may leave the connection unusable.
+    pub(crate) fn keep_after<T>(mut self, outcome: &Result<T, sqlx::Error>) {
+        let reusable = match outcome {
+            Ok(_) => true,
+            // The server reported an error and goes on, unless it is ending the session
+            // (FATAL: terminated by an administrator, shutting down).
+            Err(sqlx::Error::Database(e)) => e
+                .try_downcast_ref::<PgDatabaseError>()
+                .is_some_and(|e| !matches!(e.severity(), PgSeverity::Fatal | PgSeverity::Panic)),
+            Err(_) => false,
+        };
+        if !reusable {
+            return;
+        }
+        let mut idle = self.lane.lock();
+        if !self.lane.closed.load(Ordering::Acquire) {
+            if let Some(conn) = self.conn.take() {
+                idle.push((conn, Instant::now()));
+            }
+        }
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if self.conn.take().is_some() {
+            self.lane.open.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
