@@ -15,13 +15,14 @@
 //!   server reports and survives (a constraint, say) leaves the connection usable, and it
 //!   goes back; a FATAL one (the session terminated) does not.
 //! - A connection idle for [`PING_AFTER_IDLE`] is pinged before use, like the pool's (a
-//!   server restart, a firewall's idle cut); a dead one is dropped and another taken.
+//!   server restart, a firewall's idle cut); a dead one is dropped and another taken. One
+//!   open for [`MAX_LIFETIME`] is closed after its statement, as the pool's are.
 //! - With every connection in use, [`Lane::take`] returns `None` and the caller uses the
 //!   pool: a burst of steps never waits on the lane.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{
     PgArguments, PgConnectOptions, PgDatabaseError, PgPool, PgQueryResult, PgSeverity,
@@ -31,12 +32,23 @@ use sqlx::{Connection, PgConnection, Postgres};
 
 use crate::PING_AFTER_IDLE;
 
+/// A connection this old is closed instead of given back, as sqlx's pool does by default:
+/// the server process behind it does not grow for ever, and a replaced server is found.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// A connection: since when it is open, and since when it is idle.
+struct Idle {
+    conn: PgConnection,
+    opened: Instant,
+    since: Instant,
+}
+
 pub(crate) struct Lane {
     connect: PgConnectOptions,
     capacity: usize,
     /// Connections open, idle or in use.
     open: AtomicUsize,
-    idle: Mutex<Vec<(PgConnection, Instant)>>,
+    idle: Mutex<Vec<Idle>>,
     closed: AtomicBool,
 }
 
@@ -45,6 +57,7 @@ pub(crate) struct Lane {
 pub(crate) struct Taken<'a> {
     lane: &'a Lane,
     conn: Option<PgConnection>,
+    opened: Instant,
 }
 
 impl Lane {
@@ -88,11 +101,16 @@ impl Lane {
                 return Ok(None);
             }
             let popped = self.lock().pop();
-            let Some((mut conn, since)) = popped else {
+            let Some(Idle {
+                mut conn,
+                opened,
+                since,
+            }) = popped
+            else {
                 break;
             };
             if since.elapsed() < PING_AFTER_IDLE || conn.ping().await.is_ok() {
-                return Ok(Some(self.taken(conn)));
+                return Ok(Some(self.taken(conn, opened)));
             }
             // Dead: forget it and try the next.
             self.open.fetch_sub(1, Ordering::AcqRel);
@@ -106,7 +124,7 @@ impl Lane {
             return Ok(None);
         }
         match PgConnection::connect_with(&self.connect).await {
-            Ok(conn) => Ok(Some(self.taken(conn))),
+            Ok(conn) => Ok(Some(self.taken(conn, Instant::now()))),
             Err(e) => {
                 self.open.fetch_sub(1, Ordering::AcqRel);
                 Err(e)
@@ -126,14 +144,15 @@ impl Lane {
         self.open.fetch_sub(idle.len(), Ordering::AcqRel);
     }
 
-    fn taken(&self, conn: PgConnection) -> Taken<'_> {
+    fn taken(&self, conn: PgConnection, opened: Instant) -> Taken<'_> {
         Taken {
             lane: self,
             conn: Some(conn),
+            opened,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(PgConnection, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -158,13 +177,17 @@ impl Taken<'_> {
                 .is_some_and(|e| !matches!(e.severity(), PgSeverity::Fatal | PgSeverity::Panic)),
             Err(_) => false,
         };
-        if !reusable {
+        if !reusable || self.opened.elapsed() >= MAX_LIFETIME {
             return;
         }
         let mut idle = self.lane.lock();
         if !self.lane.closed.load(Ordering::Acquire) {
             if let Some(conn) = self.conn.take() {
-                idle.push((conn, Instant::now()));
+                idle.push(Idle {
+                    conn,
+                    opened: self.opened,
+                    since: Instant::now(),
+                });
             }
         }
     }
