@@ -738,8 +738,7 @@ impl Store {
     /// of the same size cannot go below.
     ///
     /// `in_transaction`: inside `BEGIN` ... `COMMIT` (on SQLite `BEGIN IMMEDIATE`, as every
-    /// multi-statement write of the store), else one autocommitted statement (the cheapest),
-    /// on PostgreSQL through the connections a checkpoint uses (`lane`).
+    /// multi-statement write of the store), else one autocommitted statement (the cheapest).
     #[doc(hidden)]
     pub async fn bare_commit(
         &self,
@@ -748,6 +747,25 @@ impl Store {
         in_transaction: bool,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE executions SET state = $2 WHERE id = $1";
+        // On PostgreSQL through the connections a checkpoint uses, both forms: a pooled one
+        // would add the pool's ping after it (and in the bench, before the next statement).
+        if let crate::Db::Postgres { lane, .. } = &self.db {
+            if let Some(mut taken) = lane.take().await? {
+                let out = async {
+                    let update = sqlx::query(sql).bind(id).bind(state);
+                    if in_transaction {
+                        let mut tx = sqlx::Connection::begin(taken.conn()).await?;
+                        update.execute(&mut *tx).await?;
+                        tx.commit().await
+                    } else {
+                        update.execute(taken.conn()).await.map(|_| ())
+                    }
+                }
+                .await;
+                taken.keep_after(&out);
+                return Ok(out?);
+            }
+        }
         if in_transaction {
             transaction!(self, |tx| {
                 sqlx::query(sql)
@@ -756,10 +774,6 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             });
-        } else if let crate::Db::Postgres { pool, lane } = &self.db {
-            // As a checkpoint writes.
-            lane.execute(pool, sqlx::query(sql).bind(id).bind(state))
-                .await?;
         } else {
             writer!(self, |pool| sqlx::query(sql)
                 .bind(id)
