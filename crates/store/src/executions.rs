@@ -749,22 +749,19 @@ impl Store {
         let sql = "UPDATE executions SET state = $2 WHERE id = $1";
         // On PostgreSQL through the connections a checkpoint uses, both forms: a pooled one
         // would add the pool's ping after it (and in the bench, before the next statement).
-        if let crate::Db::Postgres { lane, .. } = &self.db {
-            if let Some(mut taken) = lane.take().await? {
-                let out = async {
-                    let update = sqlx::query(sql).bind(id).bind(state);
-                    if in_transaction {
-                        let mut tx = sqlx::Connection::begin(taken.conn()).await?;
-                        update.execute(&mut *tx).await?;
-                        tx.commit().await
-                    } else {
-                        update.execute(taken.conn()).await.map(|_| ())
-                    }
+        if let crate::Db::Postgres { pool, lane } = &self.db {
+            lane.run(pool, async |conn| {
+                let update = sqlx::query(sql).bind(id).bind(state);
+                if in_transaction {
+                    let mut tx = sqlx::Connection::begin(conn).await?;
+                    update.execute(&mut *tx).await?;
+                    tx.commit().await
+                } else {
+                    update.execute(conn).await.map(|_| ())
                 }
-                .await;
-                taken.keep_after(&out);
-                return Ok(out?);
-            }
+            })
+            .await?;
+            return Ok(());
         }
         if in_transaction {
             transaction!(self, |tx| {

@@ -17,8 +17,8 @@
 //! - A connection idle for [`PING_AFTER_IDLE`] is pinged before use, like the pool's (a
 //!   server restart, a firewall's idle cut); a dead one is dropped and another taken. One
 //!   open for [`MAX_LIFETIME`] is closed after its statement, as the pool's are.
-//! - With every connection in use, [`Lane::take`] returns `None` and the caller uses the
-//!   pool: a burst of steps never waits on the lane.
+//! - With every connection in use, [`Lane::run`] uses the pool: a burst of steps never
+//!   waits on the lane.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -72,30 +72,40 @@ impl Lane {
         }
     }
 
-    /// Runs `query` on one of the lane's connections, or on `pool` when none is free (or a
-    /// new one cannot be opened: the pool may still have a working one).
-    pub(crate) async fn execute(
+    /// Runs `work` (its statements) on one of the lane's connections, or on a pooled one
+    /// when none is free or a new one cannot be opened (the pool may still have a working
+    /// one).
+    pub(crate) async fn run<T>(
         &self,
         pool: &PgPool,
-        query: Query<'_, Postgres, PgArguments>,
-    ) -> Result<PgQueryResult, sqlx::Error> {
+        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
         let taken = self.take().await.unwrap_or_else(|error| {
             tracing::warn!(%error, "could not open a connection for checkpoints; using the pool");
             None
         });
         match taken {
             Some(mut taken) => {
-                let out = query.execute(taken.conn()).await;
+                let out = work(taken.conn()).await;
                 taken.keep_after(&out);
                 out
             }
-            None => query.execute(pool).await,
+            None => work(&mut *pool.acquire().await?).await,
         }
+    }
+
+    /// [`Lane::run`] of one statement.
+    pub(crate) async fn execute(
+        &self,
+        pool: &PgPool,
+        query: Query<'_, Postgres, PgArguments>,
+    ) -> Result<PgQueryResult, sqlx::Error> {
+        self.run(pool, async |conn| query.execute(conn).await).await
     }
 
     /// An idle connection, or a new one while fewer than `capacity` are open; `None` when all
     /// are in use or the lane is closed.
-    pub(crate) async fn take(&self) -> Result<Option<Taken<'_>>, sqlx::Error> {
+    async fn take(&self) -> Result<Option<Taken<'_>>, sqlx::Error> {
         loop {
             if self.closed.load(Ordering::Acquire) {
                 return Ok(None);
