@@ -52,12 +52,14 @@ pub(crate) struct Lane {
     closed: AtomicBool,
 }
 
-/// A connection taken from a [`Lane`]: dropped with its socket unless [`Taken::keep`] gives
-/// it back.
+/// A connection taken from a [`Lane`], counted in its `open`: dropped with its socket, and
+/// its place freed, unless [`Taken::keep_after`] gives it back.
 pub(crate) struct Taken<'a> {
     lane: &'a Lane,
     conn: Option<PgConnection>,
     opened: Instant,
+    /// Given back: its place stays counted.
+    kept: bool,
 }
 
 impl Lane {
@@ -111,35 +113,29 @@ impl Lane {
                 return Ok(None);
             }
             let popped = self.lock().pop();
-            let Some(Idle {
-                mut conn,
-                opened,
-                since,
-            }) = popped
-            else {
+            let Some(idle) = popped else {
                 break;
             };
-            if since.elapsed() < PING_AFTER_IDLE || conn.ping().await.is_ok() {
-                return Ok(Some(self.taken(conn, opened)));
+            // Dropping `taken` (the connection dead, or this future dropped mid-ping) frees
+            // its place.
+            let mut taken = self.taken(Some(idle.conn), idle.opened);
+            if idle.since.elapsed() < PING_AFTER_IDLE || taken.conn().ping().await.is_ok() {
+                return Ok(Some(taken));
             }
-            // Dead: forget it and try the next.
-            self.open.fetch_sub(1, Ordering::AcqRel);
         }
-        let opened = self
+        let counted = self
             .open
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.capacity).then_some(n + 1)
             });
-        if opened.is_err() {
+        if counted.is_err() {
             return Ok(None);
         }
-        match PgConnection::connect_with(&self.connect).await {
-            Ok(conn) => Ok(Some(self.taken(conn, Instant::now()))),
-            Err(e) => {
-                self.open.fetch_sub(1, Ordering::AcqRel);
-                Err(e)
-            }
-        }
+        // The place is counted from here on; a failed connect, or this future dropped while
+        // connecting, drops `taken` and frees it.
+        let mut taken = self.taken(None, Instant::now());
+        taken.conn = Some(PgConnection::connect_with(&self.connect).await?);
+        Ok(Some(taken))
     }
 
     /// Drops the idle connections; those in use are dropped when they finish. `take` then
@@ -154,11 +150,13 @@ impl Lane {
         self.open.fetch_sub(idle.len(), Ordering::AcqRel);
     }
 
-    fn taken(&self, conn: PgConnection, opened: Instant) -> Taken<'_> {
+    /// A place counted in `open`, with its connection (`None` while it is being opened).
+    fn taken(&self, conn: Option<PgConnection>, opened: Instant) -> Taken<'_> {
         Taken {
             lane: self,
-            conn: Some(conn),
+            conn,
             opened,
+            kept: false,
         }
     }
 
@@ -198,6 +196,7 @@ impl Taken<'_> {
                     opened: self.opened,
                     since: Instant::now(),
                 });
+                self.kept = true;
             }
         }
     }
@@ -205,8 +204,70 @@ impl Taken<'_> {
 
 impl Drop for Taken<'_> {
     fn drop(&mut self) {
-        if self.conn.take().is_some() {
+        if !self.kept {
             self.lane.open.fetch_sub(1, Ordering::AcqRel);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(port: u16) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(port)
+            .username("switchboard")
+    }
+
+    fn open(lane: &Lane) -> usize {
+        lane.open.load(Ordering::Acquire)
+    }
+
+    #[tokio::test]
+    async fn a_failed_connect_frees_its_place() {
+        // A loopback port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let lane = Lane::new(options(port), 1);
+        for _ in 0..3 {
+            assert!(lane.take().await.is_err());
+            assert_eq!(open(&lane), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_take_dropped_while_connecting_frees_its_place() {
+        // A server that accepts and never answers: connecting waits until dropped.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let lane = Lane::new(options(port), 1);
+        for _ in 0..3 {
+            let waited = tokio::time::timeout(Duration::from_millis(50), lane.take()).await;
+            // Still connecting (not `None` for a full lane): the last drop freed the place.
+            assert!(waited.is_err());
+            assert_eq!(open(&lane), 0);
+        }
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_lane_without_places_or_closed_takes_nothing() {
+        let none = Lane::new(options(1), 0);
+        assert!(none.take().await.unwrap().is_none());
+        let closed = Lane::new(options(1), 4);
+        closed.close();
+        assert!(closed.take().await.unwrap().is_none());
+        assert_eq!(open(&closed), 0);
     }
 }
