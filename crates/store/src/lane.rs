@@ -45,6 +45,9 @@ struct Idle {
 
 pub(crate) struct Lane {
     connect: PgConnectOptions,
+    /// How long opening a connection may take (the pool's acquire timeout): an unreachable
+    /// server must not hold a step longer than the pool would.
+    connect_timeout: Duration,
     capacity: usize,
     /// Connections open, idle or in use.
     open: AtomicUsize,
@@ -64,9 +67,14 @@ pub(crate) struct Taken<'a> {
 
 impl Lane {
     /// Up to `capacity` connections (none: every statement goes to the pool).
-    pub(crate) fn new(connect: PgConnectOptions, capacity: usize) -> Lane {
+    pub(crate) fn new(
+        connect: PgConnectOptions,
+        connect_timeout: Duration,
+        capacity: usize,
+    ) -> Lane {
         Lane {
             connect,
+            connect_timeout,
             capacity,
             open: AtomicUsize::new(0),
             idle: Mutex::new(Vec::new()),
@@ -134,7 +142,12 @@ impl Lane {
         // The place is counted from here on; a failed connect, or this future dropped while
         // connecting, drops `taken` and frees it.
         let mut taken = self.taken(None, Instant::now());
-        taken.conn = Some(PgConnection::connect_with(&self.connect).await?);
+        let connecting = PgConnection::connect_with(&self.connect);
+        taken.conn = Some(
+            tokio::time::timeout(self.connect_timeout, connecting)
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)??,
+        );
         Ok(Some(taken))
     }
 
@@ -221,6 +234,19 @@ mod tests {
             .username("switchboard")
     }
 
+    /// A loopback server that accepts connections and never answers.
+    async fn silent_server() -> (u16, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        (port, server)
+    }
+
     fn open(lane: &Lane) -> usize {
         lane.open.load(Ordering::Acquire)
     }
@@ -233,7 +259,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let lane = Lane::new(options(port), 1);
+        let lane = Lane::new(options(port), Duration::from_secs(30), 1);
         for _ in 0..3 {
             assert!(lane.take().await.is_err());
             assert_eq!(open(&lane), 0);
@@ -242,16 +268,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_take_dropped_while_connecting_frees_its_place() {
-        // A server that accepts and never answers: connecting waits until dropped.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
-            }
-        });
-        let lane = Lane::new(options(port), 1);
+        // Connecting waits until dropped.
+        let (port, server) = silent_server().await;
+        let lane = Lane::new(options(port), Duration::from_secs(30), 1);
         for _ in 0..3 {
             let waited = tokio::time::timeout(Duration::from_millis(50), lane.take()).await;
             // Still connecting (not `None` for a full lane): the last drop freed the place.
@@ -262,10 +281,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn opening_a_connection_times_out() {
+        let (port, server) = silent_server().await;
+        let lane = Lane::new(options(port), Duration::from_millis(50), 1);
+        let taken = tokio::time::timeout(Duration::from_secs(10), lane.take()).await;
+        assert!(matches!(taken, Ok(Err(sqlx::Error::PoolTimedOut))));
+        assert_eq!(open(&lane), 0);
+        server.abort();
+    }
+
+    #[tokio::test]
     async fn a_lane_without_places_or_closed_takes_nothing() {
-        let none = Lane::new(options(1), 0);
+        let none = Lane::new(options(1), Duration::from_secs(30), 0);
         assert!(none.take().await.unwrap().is_none());
-        let closed = Lane::new(options(1), 4);
+        let closed = Lane::new(options(1), Duration::from_secs(30), 4);
         closed.close();
         assert!(closed.take().await.unwrap().is_none());
         assert_eq!(open(&closed), 0);

@@ -492,7 +492,7 @@ async fn connect_postgres(
 ) -> Result<Store, StoreError> {
     // The lane takes half the connections (none of one), the pool the rest.
     let max = options.max_connections.max(1);
-    let lane = lane::Lane::new(connect.clone(), (max / 2) as usize);
+    let lane = lane::Lane::new(connect.clone(), options.acquire_timeout, (max / 2) as usize);
     let pool = PgPoolOptions::new()
         // sqlx pings every connection it hands out by default: a round trip to the server
         // before every statement. A connection busy a moment ago is alive; one idle for a
