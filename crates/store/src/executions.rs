@@ -660,7 +660,7 @@ impl Store {
     /// PostgreSQL a heap-only update of the row and a trace tuple with its key (no foreign
     /// key to check: migration 0005). With a deferred trace (`c.tail`), the row alone: one
     /// page on SQLite, a heap-only update on PostgreSQL. On PostgreSQL the statement goes
-    /// through the store's checkpoint connections (`lane`): one round trip, not two.
+    /// through the store's own connections (`lane`): one round trip, not two.
     pub async fn checkpoint_execution(
         &self,
         org_id: &str,

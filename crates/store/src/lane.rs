@@ -1,5 +1,5 @@
-//! PostgreSQL connections for the statement of every durable step, kept apart from sqlx's
-//! pool.
+//! PostgreSQL connections for single statements, kept apart from sqlx's pool: every
+//! checkpoint (one per durable step) and every `reader!`/`writer!` body.
 //!
 //! sqlx's pool pings a connection each time it is released (sqlx-core 0.8
 //! `Floating::return_to_pool`: a `Sync` and a wait for `ReadyForQuery`). That is a second
@@ -7,8 +7,9 @@
 //! For a checkpoint, the one statement a task's step costs, the ping doubled the server's
 //! work per step and made the next statement wait for, or compete with, it (see
 //! BENCHMARKS.md, "Durable runtime": the bare commit itself is faster through the lane).
+//! Transactions stay on the pool (several statements; its acquire queue and timeout).
 //!
-//! A lane hands out up to `capacity` connections of its own, one statement at a time:
+//! A lane hands out up to `capacity` connections of its own, one unit of work at a time:
 //! - A connection goes back only after its statement finished without an I/O or protocol
 //!   error. Any other end (such an error, the future dropped mid-statement) drops it and
 //!   closes its socket, so a connection in an unknown state is never reused. An error the
@@ -17,7 +18,7 @@
 //! - A connection idle for [`PING_AFTER_IDLE`] is pinged before use, like the pool's (a
 //!   server restart, a firewall's idle cut); a dead one is dropped and another taken. One
 //!   open for [`MAX_LIFETIME`] is closed after its statement, as the pool's are.
-//! - With every connection in use, [`Lane::run`] uses the pool: a burst of steps never
+//! - With every connection in use, [`Lane::run`] uses the pool: a burst of statements never
 //!   waits on the lane.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -91,7 +92,7 @@ impl Lane {
         work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
         let taken = self.take().await.unwrap_or_else(|error| {
-            tracing::warn!(%error, "could not open a connection for checkpoints; using the pool");
+            tracing::warn!(%error, "could not open a lane connection; using the pool");
             None
         });
         match taken {

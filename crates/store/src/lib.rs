@@ -56,9 +56,9 @@
 //!   RETURNING` claim safe), walking an index of the unfinished ones from a cursor.
 //!   Executions reference their org but not their flow: deleting a flow keeps its tasks'
 //!   history.
-//! - `lane` — PostgreSQL connections of the store's own for checkpoints, one statement at a
-//!   time: sqlx's pool pings a connection every time it is released, a second round trip
-//!   per durable step.
+//! - `lane` — PostgreSQL connections of the store's own for single statements (checkpoints,
+//!   `reader!`, `writer!`): sqlx's pool pings a connection every time it is released, a
+//!   second round trip per statement. Transactions use the pool.
 //!
 //! # Room for what comes next
 //!
@@ -91,26 +91,29 @@ use sqlx::{Connection, Executor, PgConnection};
 pub use error::StoreError;
 pub use sql::{now, truncate_to_millis};
 
-/// Runs `$body` with `$pool` bound to a pool for reads, on whichever backend is in use.
+/// Runs `$body` with `$pool` bound to a pool for reads, on whichever backend is in use (on
+/// PostgreSQL a connection of the `lane`, or a pooled one: `$body` returns a
+/// `Result<_, sqlx::Error>`).
 macro_rules! reader {
     ($store:expr, |$pool:ident| $body:expr) => {{
         let started = std::time::Instant::now();
         let out = match &$store.db {
             $crate::Db::Sqlite { read: $pool, .. } => $body,
-            $crate::Db::Postgres { pool: $pool, .. } => $body,
+            $crate::Db::Postgres { pool, lane } => lane.run(pool, async |$pool| $body).await,
         };
         $crate::observe(&$store.db, "read", started);
         out
     }};
 }
 
-/// Runs `$body` with `$pool` bound to a pool for single-statement writes.
+/// Runs `$body` with `$pool` bound to a pool for single-statement writes (on PostgreSQL a
+/// connection of the `lane`, or a pooled one, as in `reader!`).
 macro_rules! writer {
     ($store:expr, |$pool:ident| $body:expr) => {{
         let started = std::time::Instant::now();
         let out = match &$store.db {
             $crate::Db::Sqlite { write: $pool, .. } => $body,
-            $crate::Db::Postgres { pool: $pool, .. } => $body,
+            $crate::Db::Postgres { pool, lane } => lane.run(pool, async |$pool| $body).await,
         };
         $crate::observe(&$store.db, "write", started);
         out
@@ -255,8 +258,8 @@ pub enum Backend {
 /// Connection settings beyond the URL. The binary fills these from its configuration.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Connections: on PostgreSQL all of them, half (rounded down) for checkpoints (see
-    /// `lane`) and the rest pooled; on SQLite the read-only readers (SQLite always has
+    /// Connections: on PostgreSQL all of them, half (rounded down) for single statements
+    /// (see `lane`) and the rest pooled; on SQLite the read-only readers (SQLite always has
     /// exactly one writer).
     pub max_connections: u32,
     /// How long to wait for a free pooled connection before failing.
@@ -289,7 +292,7 @@ enum Db {
         read: SqlitePool,
         write: SqlitePool,
     },
-    /// The pool for every statement but checkpoints, which take a lane's connection first.
+    /// Single statements take a lane's connection first, transactions the pool's.
     Postgres {
         pool: PgPool,
         lane: Arc<lane::Lane>,
