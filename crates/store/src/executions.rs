@@ -747,8 +747,9 @@ impl Store {
         in_transaction: bool,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE executions SET state = $2 WHERE id = $1";
-        // On PostgreSQL through the connections a checkpoint uses, both forms: a pooled one
-        // would add the pool's ping after it (and in the bench, before the next statement).
+        // On PostgreSQL both forms through the lane, as a checkpoint: `transaction!` would
+        // take a pooled connection, whose ping after it would run into the bench's next
+        // statement.
         if let crate::Db::Postgres { pool, lane } = &self.db {
             lane.run(pool, async |conn| {
                 let update = sqlx::query(sql).bind(id).bind(state);
